@@ -1,0 +1,3 @@
+//! The role engine: playbooks and roles as data, modules in Rust, the executor, output.
+pub mod cli;
+pub mod modules;
