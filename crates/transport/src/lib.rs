@@ -1,9 +1,29 @@
 //! How commands reach a host: russh (one persistent connection per host), local, and chroot.
 //! Everything above this layer speaks only `Connection::exec` (a shell command with optional stdin).
-//! INTERFACE STUB — implemented by the transport owner.
+//!
+//! Modules: `ssh` (russh client, ProxyJump, auth), `sshconfig` (~/.ssh/config), `known_hosts`,
+//! `local`, `chroot`, `quote` (sh quoting, sudo), `files` (atomic writes, sha256), `testkit`
+//! (real sshd fleets on loopback for tests and benchmarks).
 use async_trait::async_trait;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod chroot;
+mod files;
+pub mod known_hosts;
+mod local;
+mod pattern;
+mod process;
+mod quote;
+mod ssh;
+pub mod sshconfig;
+pub mod testkit;
+
+pub use chroot::ChrootConnection;
+pub use files::{atomic_write_script, sha256_hex};
+pub use local::LocalConnection;
+pub use quote::become_command;
+pub use ssh::{close_jump_hosts, jump_connection_count, SshConnection};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
@@ -30,8 +50,14 @@ pub trait Connection: Send + Sync {
     /// Inventory name of the host.
     fn host(&self) -> &str;
     /// Run `cmd` with `/bin/sh -c` semantics on the host, feeding `stdin` if given.
+    /// stdin is always closed (EOF) after it is written, so commands reading it terminate.
     async fn exec(&self, cmd: &str, stdin: Option<Vec<u8>>) -> Result<ExecOutput, TransportError>;
     async fn close(&self) {}
+    /// The user commands run as before any `become` (None if unknown). `become_command` skips sudo
+    /// when this is already the become user.
+    fn login_user(&self) -> Option<&str> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,36 +74,84 @@ pub enum HostKeyPolicy {
 pub struct SshTarget {
     /// Inventory name (used to look up ~/.ssh/config `Host` entries when `address` is None)
     pub name: String,
+    /// ansible_host. Like `ssh ADDRESS`, ~/.ssh/config `Host` blocks are matched against it when set.
     pub address: Option<String>,
     pub port: Option<u16>,
     pub user: Option<String>,
     pub identity_files: Vec<PathBuf>,
     pub password: Option<String>,
-    /// `ProxyJump` spec, e.g. `user@bastion:22` (comma-separated chain allowed)
+    /// `ProxyJump` spec, e.g. `user@bastion:22` (comma-separated chain allowed; `none` disables
+    /// a ProxyJump from ssh_config)
     pub proxy_jump: Option<String>,
+    /// ssh_config file to read instead of ~/.ssh/config.
     pub ssh_config: Option<PathBuf>,
+    /// known_hosts file to use instead of UserKnownHostsFile / ~/.ssh/known_hosts.
     pub known_hosts: Option<PathBuf>,
+    /// Strict by default; AcceptNew also when ssh_config says `StrictHostKeyChecking accept-new`.
     pub host_key_policy: HostKeyPolicy,
+    /// Default: ssh_config ConnectTimeout, else 10 s. Covers TCP connect, handshake and authentication.
     pub connect_timeout: Option<Duration>,
 }
 
 /// Open one SSH connection (through ProxyJump if configured), authenticating with agent, keys, or password.
-pub async fn connect_ssh(_t: &SshTarget) -> Result<std::sync::Arc<dyn Connection>, TransportError> { todo!() }
+pub async fn connect_ssh(t: &SshTarget) -> Result<std::sync::Arc<dyn Connection>, TransportError> {
+    ssh::connect_ssh(t).await
+}
 
 /// Commands on the controller itself.
-pub fn local(_name: &str) -> std::sync::Arc<dyn Connection> { todo!() }
+pub fn local(name: &str) -> std::sync::Arc<dyn Connection> {
+    std::sync::Arc::new(LocalConnection::new(name))
+}
 
 /// Commands inside a directory tree via chroot (image builds).
-pub fn chroot(_name: &str, _root: PathBuf) -> std::sync::Arc<dyn Connection> { todo!() }
+pub fn chroot(name: &str, root: PathBuf) -> std::sync::Arc<dyn Connection> {
+    std::sync::Arc::new(ChrootConnection::new(name, root))
+}
 
 /// Wrap a command for privilege escalation (`become`): `sudo -n -H -u USER -- /bin/sh -c '...'`.
-pub fn wrap_become(_cmd: &str, _user: &str) -> String { todo!() }
+/// Always wraps; use [`become_command`] to skip sudo when the login user already is `user`.
+pub fn wrap_become(cmd: &str, user: &str) -> String {
+    quote::wrap_become(cmd, user)
+}
 
 /// Quote a string for POSIX sh.
-pub fn sh_quote(_s: &str) -> String { todo!() }
+pub fn sh_quote(s: &str) -> String {
+    quote::sh_quote(s)
+}
 
 /// Write a file atomically on the host (temp file in the same directory + rename), optionally chmod.
-pub async fn put_file_atomic(_c: &dyn Connection, _path: &str, _content: Vec<u8>, _mode: Option<u32>, _become: Option<&str>) -> Result<ExecOutput, TransportError> { todo!() }
+/// `rc != 0` means the file was not changed (stderr says why). Without `mode`, an existing file keeps
+/// its mode/owner and a new one gets the umask default.
+pub async fn put_file_atomic(
+    c: &dyn Connection,
+    path: &str,
+    content: Vec<u8>,
+    mode: Option<u32>,
+    become_user: Option<&str>,
+) -> Result<ExecOutput, TransportError> {
+    files::put_file_atomic(c, path, content, mode, become_user).await
+}
 
 /// sha256 hex of a file on the host, or None when it does not exist.
-pub async fn remote_sha256(_c: &dyn Connection, _path: &str, _become: Option<&str>) -> Result<Option<String>, TransportError> { todo!() }
+pub async fn remote_sha256(c: &dyn Connection, path: &str, become_user: Option<&str>) -> Result<Option<String>, TransportError> {
+    files::remote_sha256(c, path, become_user).await
+}
+
+/// Raise the soft RLIMIT_NOFILE to the hard limit: one socket per host, thousands of hosts.
+/// Returns the new soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) != 0 {
+            return 0;
+        }
+        if rl.rlim_cur < rl.rlim_max {
+            let want = libc::rlimit { rlim_cur: rl.rlim_max, rlim_max: rl.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                return want.rlim_cur as u64;
+            }
+        }
+        rl.rlim_cur as u64
+    }
+}

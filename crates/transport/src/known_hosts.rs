@@ -1,0 +1,201 @@
+//! known_hosts reading (plain, wildcard, negated and hashed `|1|salt|hmac` entries, `@revoked`)
+//! and appending for accept-new. Written here rather than using russh::keys::known_hosts because
+//! 0.65.1's reader splits on single spaces only, aborts the whole check on one unparsable line
+//! (e.g. an `@cert-authority` marker), does not match wildcard patterns, and miscounts line
+//! numbers after comments — and we want the line number in the "key changed" error.
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// How a host appears in known_hosts: `host` on port 22, `[host]:port` otherwise (as OpenSSH writes it).
+pub fn host_port(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub line: usize,
+    pub key: PublicKey,
+    pub revoked: bool,
+}
+
+#[derive(Debug)]
+pub enum Status {
+    /// A recorded key matches.
+    Known,
+    /// The host is recorded with a different key of the same type.
+    Changed(Entry),
+    /// The presented key is marked `@revoked`.
+    Revoked(Entry),
+    /// Not recorded (`others` lists recorded keys of other types, if any).
+    Unknown { others: Vec<Entry> },
+}
+
+fn hashed_matches(entry: &str, name: &str) -> bool {
+    let mut parts = entry.trim_start_matches("|1|").splitn(2, '|');
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (Some(Ok(salt)), Some(Ok(hash))) = (parts.next().map(|s| b64.decode(s)), parts.next().map(|s| b64.decode(s))) else {
+        return false;
+    };
+    let Ok(mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&salt) else { return false };
+    mac.chain_update(name.as_bytes()).verify_slice(&hash).is_ok()
+}
+
+fn hosts_field_matches(field: &str, name: &str) -> bool {
+    if field.starts_with("|1|") {
+        return hashed_matches(field, name);
+    }
+    crate::pattern::list_matches(field.split(','), name)
+}
+
+/// All entries in `files` whose host field matches `name` (already in `host_port` form).
+pub fn entries_for(files: &[PathBuf], name: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut f = line.split_whitespace();
+            let mut first = f.next().unwrap_or("");
+            let mut revoked = false;
+            if first.starts_with('@') {
+                match first {
+                    "@revoked" => revoked = true,
+                    _ => continue, // @cert-authority: we do not do host certificates
+                }
+                first = f.next().unwrap_or("");
+            }
+            let (Some(_kind), Some(b64)) = (f.next(), f.next()) else { continue };
+            if !hosts_field_matches(first, name) {
+                continue;
+            }
+            match russh::keys::parse_public_key_base64(b64) {
+                Ok(key) => out.push(Entry { path: path.clone(), line: i + 1, key, revoked }),
+                Err(e) => tracing::debug!("{}:{}: unreadable key ignored: {e}", path.display(), i + 1),
+            }
+        }
+    }
+    out
+}
+
+fn same_type(a: &PublicKey, b: &PublicKey) -> bool {
+    match (a.algorithm(), b.algorithm()) {
+        (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
+        (x, y) => x == y,
+    }
+}
+
+pub fn check(files: &[PathBuf], name: &str, key: &PublicKey) -> Status {
+    let entries = entries_for(files, name);
+    if let Some(e) = entries.iter().find(|e| e.revoked && e.key.key_data() == key.key_data()) {
+        return Status::Revoked(e.clone());
+    }
+    let live: Vec<&Entry> = entries.iter().filter(|e| !e.revoked).collect();
+    if live.iter().any(|e| e.key.key_data() == key.key_data()) {
+        return Status::Known;
+    }
+    if let Some(e) = live.iter().find(|e| same_type(&e.key, key)) {
+        return Status::Changed((*e).clone());
+    }
+    Status::Unknown { others: live.into_iter().cloned().collect() }
+}
+
+/// Key algorithms already recorded for `name`, so the client can ask the server for one of those
+/// first (as OpenSSH does) instead of failing on a host that also has an unrecorded ed25519 key.
+pub fn known_algorithms(files: &[PathBuf], name: &str) -> Vec<Algorithm> {
+    let mut algs = Vec::new();
+    for e in entries_for(files, name) {
+        if !e.revoked && !algs.contains(&e.key.algorithm()) {
+            algs.push(e.key.algorithm());
+        }
+    }
+    algs
+}
+
+static LEARN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Append `name keytype base64` to `path` (accept-new). Serialised in-process and skipped when another
+/// connection learned the same key a moment ago; one write(2) per line so concurrent processes
+/// appending with O_APPEND do not interleave.
+pub fn learn(path: &Path, name: &str, key: &PublicKey) -> std::io::Result<()> {
+    let _guard = LEARN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(check(&[path.to_path_buf()], name, key), Status::Known) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let openssh = key.to_openssh().map_err(|e| std::io::Error::other(e.to_string()))?;
+    // to_openssh() is "type base64 [comment]"; drop any comment.
+    let mut parts = openssh.split_whitespace();
+    let line = format!("{} {} {}\n", name, parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    // A file not ending in newline would glue our entry onto its last line.
+    let len = f.metadata()?.len();
+    let needs_nl = len > 0 && {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut r = std::fs::File::open(path)?;
+        r.seek(SeekFrom::Start(len - 1))?;
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b)?;
+        b[0] != b'\n'
+    };
+    let data = if needs_nl { format!("\n{line}") } else { line };
+    f.write_all(data.as_bytes())
+}
+
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIEvIkpmim6NE+mXW6KuFdtt3h2t6TFiv/D8Dd4fJBDhx";
+    const ED2: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIPRO4BDbFEE6A2/Pa61yw1pJA2TdzNy0LB8RoizAuvUC";
+
+    fn key(b: &str) -> PublicKey {
+        russh::keys::parse_public_key_base64(b).unwrap()
+    }
+
+    #[test]
+    fn plain_hashed_wildcard_and_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kh");
+        // a hashed entry as `ssh-keygen -H` writes it (HMAC-SHA1 of the name, keyed by the salt)
+        let salt = base64::engine::general_purpose::STANDARD.encode(b"0123456789abcdef0123");
+        let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(b"0123456789abcdef0123").unwrap();
+        let h = base64::engine::general_purpose::STANDARD.encode(mac.chain_update(b"[127.0.0.2]:2222").finalize().into_bytes());
+        std::fs::write(
+            &p,
+            format!(
+                "# comment\n@cert-authority *.example ssh-ed25519 {ED}\n|1|{salt}|{h} ssh-ed25519 {ED}\n*.lab,!evil.lab\tssh-ed25519  {ED2}\n"
+            ),
+        )
+        .unwrap();
+        let files = vec![p.clone()];
+        assert!(matches!(check(&files, "[127.0.0.2]:2222", &key(ED)), Status::Known));
+        assert!(matches!(check(&files, "vm.lab", &key(ED2)), Status::Known));
+        assert!(matches!(check(&files, "evil.lab", &key(ED2)), Status::Unknown { .. }));
+        match check(&files, "vm.lab", &key(ED)) {
+            Status::Changed(e) => assert_eq!(e.line, 4),
+            other => panic!("{other:?}"),
+        }
+        learn(&p, "[h]:2200", &key(ED)).unwrap();
+        assert!(matches!(check(&files, "[h]:2200", &key(ED)), Status::Known));
+        learn(&p, "[h]:2200", &key(ED)).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.matches("[h]:2200").count(), 1);
+    }
+}

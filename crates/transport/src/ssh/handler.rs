@@ -1,0 +1,93 @@
+//! russh client handler: host key verification against known_hosts.
+use super::fail::{Fail, Kind};
+use crate::known_hosts::{self, fingerprint, Status};
+use crate::HostKeyPolicy;
+use russh::keys::PublicKeyOrCertificate;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub(crate) struct Client {
+    pub label: String,
+    pub port: u16,
+    pub host: String,
+    pub known_hosts: Vec<PathBuf>,
+    pub known_hosts_name: String,
+    pub policy: HostKeyPolicy,
+    /// Why we rejected the key: russh only reports "unknown key", we want the full story.
+    pub failure: Arc<Mutex<Option<Fail>>>,
+}
+
+impl Client {
+    fn reject(&self, msg: String) -> Result<bool, russh::Error> {
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fail::new(Kind::HostKey, msg));
+        Ok(false)
+    }
+
+    fn files(&self) -> String {
+        self.known_hosts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn verify(&self, key: &russh::keys::PublicKey) -> Result<bool, russh::Error> {
+        let name = &self.known_hosts_name;
+        let fp = fingerprint(key);
+        let alg = key.algorithm().to_string();
+        match known_hosts::check(&self.known_hosts, name, key) {
+            Status::Known => Ok(true),
+            Status::Changed(e) => self.reject(format!(
+                "REMOTE HOST KEY CHANGED for {name}: the server presents {alg} {fp}, but {}:{} records {}. \
+                 This may be an attack, or the host was reinstalled. If you are sure the new key is right, \
+                 remove the old entry with `ssh-keygen -R '{name}' -f {}` and connect again",
+                e.path.display(),
+                e.line,
+                fingerprint(&e.key),
+                e.path.display()
+            )),
+            Status::Revoked(e) => {
+                self.reject(format!("host key {fp} of {name} is marked @revoked in {}:{}", e.path.display(), e.line))
+            }
+            Status::Unknown { others } => {
+                let Some(first) = self.known_hosts.first() else {
+                    return self.reject(format!("no known_hosts file configured to verify {name}"));
+                };
+                if self.policy == HostKeyPolicy::AcceptNew {
+                    if let Err(e) = known_hosts::learn(first, name, key) {
+                        return self.reject(format!("cannot record host key of {name} in {}: {e}", first.display()));
+                    }
+                    tracing::info!("learned host key of {name} ({alg} {fp}) into {}", first.display());
+                    return Ok(true);
+                }
+                let other = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (known_hosts has only keys of other types for it, e.g. {}:{})",
+                        others[0].path.display(),
+                        others[0].line
+                    )
+                };
+                self.reject(format!(
+                    "host key of {name} is unknown{other}: server presents {alg} {fp}, not found in {}. \
+                     Verify the fingerprint, then either add it with `ssh-keyscan -p {} {} >> {}` \
+                     or rerun with --accept-new-host-keys to record new host keys automatically",
+                    self.files(),
+                    self.port,
+                    self.host,
+                    first.display()
+                ))
+            }
+        }
+    }
+}
+
+impl russh::client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => self.verify(key),
+            PublicKeyOrCertificate::Certificate(_) => {
+                self.reject(format!("{}: host certificates are not supported", self.label))
+            }
+        }
+    }
+}
