@@ -1,7 +1,113 @@
-//! `mdxconf export` and `mdxconf ova verify`. PLACEHOLDER: replaced by the export implementation.
+//! `mdxconf export` and `mdxconf ova verify`.
+use anyhow::Result;
+use std::path::PathBuf;
+
+use crate::input::InputFormat;
+use crate::ova::{default_mtime, export_ova, ExportSpec};
+use crate::ovf::{Controller, Firmware};
+use crate::verify::verify;
+
 #[derive(clap::Args, Debug)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// Disk image to export (raw or qcow2)
+    #[arg(long)]
+    pub disk: PathBuf,
+    /// Input format
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: InputFormat,
+    /// VM name (also the base name of the files inside the OVA)
+    #[arg(long)]
+    pub name: String,
+    /// vSphere guest OS id, e.g. ubuntu64Guest, debian12_64Guest
+    #[arg(long, default_value = "ubuntu64Guest")]
+    pub os: String,
+    #[arg(long, default_value_t = 2)]
+    pub cpus: u32,
+    /// Memory in MiB
+    #[arg(long, default_value_t = 4096)]
+    pub memory: u64,
+    #[arg(long, value_enum, default_value = "efi")]
+    pub firmware: Firmware,
+    #[arg(long, value_enum, default_value = "pvscsi")]
+    pub controller: Controller,
+    /// Virtual hardware version (vmx-NN)
+    #[arg(long = "vmx-version", default_value_t = 19)]
+    pub vmx_version: u32,
+    /// Network name the NIC connects to
+    #[arg(long, default_value = "VM Network")]
+    pub network: String,
+    /// zlib level for grains (1 = fastest, 9 = smallest)
+    #[arg(long, default_value_t = 1)]
+    pub level: u32,
+    /// Compression threads (default: all cores)
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// mtime for tar headers (default: $SOURCE_DATE_EPOCH or 0)
+    #[arg(long)]
+    pub mtime: Option<u64>,
+    /// Output .ova path
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+}
+
 #[derive(clap::Args, Debug)]
-pub struct OvaArgs {}
-pub fn run_export(_a: ExportArgs) -> anyhow::Result<i32> { anyhow::bail!("export: not implemented yet") }
-pub fn run_ova(_a: OvaArgs) -> anyhow::Result<i32> { anyhow::bail!("ova: not implemented yet") }
+pub struct OvaArgs {
+    #[command(subcommand)]
+    pub cmd: OvaCmd,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum OvaCmd {
+    /// Check member order, manifest hashes, OVF references and VMDK structure
+    Verify {
+        file: PathBuf,
+        /// Skip inflating every grain (structure-only check)
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+pub fn run_export(a: ExportArgs) -> Result<i32> {
+    let spec = ExportSpec {
+        disk: a.disk,
+        format: a.format,
+        name: a.name,
+        os_type: a.os,
+        cpus: a.cpus,
+        memory_mib: a.memory,
+        firmware: a.firmware,
+        controller: a.controller,
+        vmx_version: a.vmx_version,
+        network: a.network,
+        output: a.output,
+        mtime: a.mtime.unwrap_or_else(default_mtime),
+        compression_level: a.level,
+        threads: a.threads,
+        progress: true,
+    };
+    let r = export_ova(&spec)?;
+    eprintln!(
+        "wrote {} ({} bytes; {} input, capacity {} bytes, {} data grains, vmdk {} bytes) in {:.1}s",
+        r.output.display(),
+        r.ova_bytes,
+        r.input_format,
+        r.capacity,
+        r.grains,
+        r.vmdk_bytes,
+        r.elapsed.as_secs_f64()
+    );
+    Ok(0)
+}
+
+pub fn run_ova(a: OvaArgs) -> Result<i32> {
+    match a.cmd {
+        OvaCmd::Verify { file, quick } => {
+            let r = verify(&file, !quick)?;
+            for (name, d) in &r.disks {
+                println!("{name}: {} ({} bytes capacity, {} grains, {} grain tables)", d.create_type, d.capacity_bytes, d.grains, d.grain_tables);
+            }
+            println!("{}: OK ({} members)", file.display(), r.members.len());
+            Ok(0)
+        }
+    }
+}

@@ -1,2 +1,17 @@
 //! Native OVA export for vSphere: streamOptimized VMDK writer, OVF descriptor, SHA-256 manifest, tar.
+//!
+//! Library entry point for other crates: [`export_ova`] with an [`ExportSpec`]; [`verify::verify`] to check.
+mod atomic;
 pub mod cli;
+pub mod input;
+pub mod ova;
+pub mod ovf;
+pub mod pipeline;
+pub mod qcow2;
+pub mod tarfmt;
+pub mod verify;
+pub mod vmdk;
+
+pub use input::InputFormat;
+pub use ova::{export_ova, ExportReport, ExportSpec};
+pub use ovf::{Controller, Firmware};

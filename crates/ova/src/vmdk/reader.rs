@@ -1,0 +1,221 @@
+//! Structural checker for streamOptimized VMDKs (used by `mdxconf ova verify`): header, descriptor,
+//! footer, grain directory and grain tables, and a sequential walk over every marker in the stream.
+//! The two views must agree: every grain the tables point to is a grain marker in the stream and vice versa.
+use super::*;
+use flate2::{Decompress, FlushDecompress, Status};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+/// A byte range inside a file (e.g. a tar member) read with positional reads.
+pub struct Region<'a> {
+    pub file: &'a File,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Region<'_> {
+    fn read(&self, at: u64, buf: &mut [u8]) -> Result<(), String> {
+        if at + buf.len() as u64 > self.len {
+            return Err(format!("read of {} bytes at {at} runs past the end ({} bytes): file truncated?", buf.len(), self.len));
+        }
+        self.file.read_exact_at(buf, self.offset + at).map_err(|e| format!("read at {at}: {e}"))
+    }
+    fn sector(&self, s: u64) -> Result<[u8; 512], String> {
+        let mut b = [0u8; 512];
+        self.read(s * SECTOR, &mut b)?;
+        Ok(b)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VmdkInfo {
+    pub capacity_bytes: u64,
+    pub grains: u64,
+    pub grain_tables: u64,
+    pub create_type: String,
+}
+
+fn marker_fields(b: &[u8; 512]) -> (u64, u32, u32) {
+    (
+        u64::from_le_bytes(b[0..8].try_into().unwrap()),
+        u32::from_le_bytes(b[8..12].try_into().unwrap()),
+        u32::from_le_bytes(b[12..16].try_into().unwrap()),
+    )
+}
+
+/// Checks a streamOptimized VMDK. With `inflate`, every grain is decompressed and must yield exactly 64 KiB.
+pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
+    if region.len % SECTOR != 0 || region.len < 5 * SECTOR {
+        return Err(format!("size {} is not a whole number of sectors or too small", region.len));
+    }
+    let total = region.len / SECTOR;
+    let head = SparseHeader::parse(&region.sector(0)?).map_err(|e| format!("header: {e}"))?;
+    let need = FLAG_COMPRESSED | FLAG_MARKERS;
+    if head.version != VERSION || head.flags & need != need {
+        return Err(format!("header: version {} flags {:#x}: not a streamOptimized (v3, compressed, markers) VMDK", head.version, head.flags));
+    }
+    if head.grain_sectors != GRAIN_SECTORS || head.gtes_per_gt as u64 != GTES_PER_GT || head.compress_algorithm != COMPRESS_DEFLATE {
+        return Err(format!(
+            "header: unsupported grain size {} / GTEs per GT {} / compression {}",
+            head.grain_sectors, head.gtes_per_gt, head.compress_algorithm
+        ));
+    }
+    let create_type = check_descriptor(region, &head)?;
+
+    // Tail: footer marker, footer, end-of-stream marker.
+    let (eos_val, eos_size, eos_type) = marker_fields(&region.sector(total - 1)?);
+    if (eos_val, eos_size, eos_type) != (0, 0, MARKER_EOS) {
+        return Err("last sector is not an end-of-stream marker (truncated?)".into());
+    }
+    let (fm_val, fm_size, fm_type) = marker_fields(&region.sector(total - 3)?);
+    if fm_size != 0 || fm_type != MARKER_FOOTER || fm_val != 1 {
+        return Err("footer marker missing before the footer".into());
+    }
+    let foot = SparseHeader::parse(&region.sector(total - 2)?).map_err(|e| format!("footer: {e}"))?;
+    if foot.capacity_sectors != head.capacity_sectors || foot.flags != head.flags {
+        return Err("footer disagrees with the header (capacity or flags)".into());
+    }
+    if head.gd_offset != GD_AT_END && head.gd_offset != foot.gd_offset {
+        return Err("header gdOffset disagrees with the footer".into());
+    }
+
+    // Grain directory and grain tables.
+    let gd_count = gt_count(head.capacity_sectors);
+    let gd_secs = gd_sectors(head.capacity_sectors);
+    let gd_at = foot.gd_offset;
+    if gd_at < 1 || gd_at + gd_secs > total - 3 {
+        return Err(format!("grain directory offset {gd_at} out of range"));
+    }
+    let (gm_val, gm_size, gm_type) = marker_fields(&region.sector(gd_at - 1)?);
+    if gm_size != 0 || gm_type != MARKER_GD || gm_val != gd_secs {
+        return Err(format!("no GD marker (for {gd_secs} sectors) before the grain directory at sector {gd_at}"));
+    }
+    let mut gd = vec![0u8; (gd_secs * SECTOR) as usize];
+    region.read(gd_at * SECTOR, &mut gd)?;
+    let mut from_tables: BTreeMap<u64, u64> = BTreeMap::new(); // grain sector -> grain index
+    let mut gts = 0;
+    for gi in 0..gd_count {
+        let gt_at = u32::from_le_bytes(gd[gi as usize * 4..gi as usize * 4 + 4].try_into().unwrap()) as u64;
+        if gt_at == 0 {
+            continue;
+        }
+        gts += 1;
+        if gt_at < head.overhead_sectors + 1 || gt_at + GT_SECTORS > gd_at {
+            return Err(format!("grain table {gi} at sector {gt_at} out of range"));
+        }
+        let (m_val, m_size, m_type) = marker_fields(&region.sector(gt_at - 1)?);
+        if m_size != 0 || m_type != MARKER_GT || m_val != GT_SECTORS {
+            return Err(format!("no GT marker before grain table {gi} at sector {gt_at}"));
+        }
+        let mut gt = vec![0u8; (GT_SECTORS * SECTOR) as usize];
+        region.read(gt_at * SECTOR, &mut gt)?;
+        for e in 0..GTES_PER_GT {
+            let at = u32::from_le_bytes(gt[e as usize * 4..e as usize * 4 + 4].try_into().unwrap()) as u64;
+            if at == 0 {
+                continue;
+            }
+            let grain = gi * GTES_PER_GT + e;
+            if grain * GRAIN_SECTORS >= head.capacity_sectors {
+                return Err(format!("grain table {gi} entry {e} lies beyond the disk capacity"));
+            }
+            if from_tables.insert(at, grain).is_some() {
+                return Err(format!("grain at sector {at} referenced twice"));
+            }
+        }
+    }
+
+    // Sequential walk from the first grain to the end-of-stream marker.
+    let mut s = head.overhead_sectors;
+    let mut walked = 0u64;
+    let mut inflate_buf = vec![0u8; GRAIN_BYTES as usize];
+    loop {
+        if s >= total {
+            return Err("stream ends without an end-of-stream marker".into());
+        }
+        let b = region.sector(s)?;
+        let (val, size, mtype) = marker_fields(&b);
+        if size != 0 {
+            // Grain marker: lba + compressed size + data.
+            let Some(&grain) = from_tables.get(&s) else {
+                return Err(format!("grain marker at sector {s} (lba {val}) not referenced by any grain table"));
+            };
+            if val != grain * GRAIN_SECTORS {
+                return Err(format!("grain marker at sector {s} has lba {val}, grain table says {}", grain * GRAIN_SECTORS));
+            }
+            let secs = (12 + size as u64).div_ceil(SECTOR);
+            if s + secs > total {
+                return Err(format!("grain at sector {s} runs past the end of the file (truncated?)"));
+            }
+            if inflate {
+                let mut data = vec![0u8; size as usize];
+                region.read(s * SECTOR + 12, &mut data)?;
+                inflate_grain(&data, &mut inflate_buf).map_err(|e| format!("grain at sector {s} (lba {val}): {e}"))?;
+            }
+            walked += 1;
+            s += secs;
+            continue;
+        }
+        match mtype {
+            MARKER_EOS if val == 0 => {
+                if s != total - 1 {
+                    return Err(format!("end-of-stream marker at sector {s} is not the last sector"));
+                }
+                break;
+            }
+            MARKER_GT | MARKER_GD | MARKER_FOOTER => s += 1 + val,
+            // Any other type with size 0 is a corrupt or unknown marker: the stream cannot be trusted.
+            _ => return Err(format!("unknown marker type {mtype} at sector {s}")),
+        }
+    }
+    if walked != from_tables.len() as u64 {
+        return Err(format!("{} grains in the stream but {} referenced by grain tables", walked, from_tables.len()));
+    }
+    Ok(VmdkInfo {
+        capacity_bytes: head.capacity_sectors * SECTOR,
+        grains: walked,
+        grain_tables: gts,
+        create_type,
+    })
+}
+
+fn check_descriptor(region: &Region, head: &SparseHeader) -> Result<String, String> {
+    if head.descriptor_offset == 0 || head.descriptor_sectors == 0 || head.descriptor_sectors > 2048 {
+        return Err("no embedded descriptor".into());
+    }
+    let mut d = vec![0u8; (head.descriptor_sectors * SECTOR) as usize];
+    region.read(head.descriptor_offset * SECTOR, &mut d)?;
+    let end = d.iter().position(|&c| c == 0).unwrap_or(d.len());
+    let text = std::str::from_utf8(&d[..end]).map_err(|_| "descriptor is not UTF-8".to_string())?;
+    let create_type = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("createType="))
+        .map(|v| v.trim_matches('"').to_string())
+        .ok_or("descriptor has no createType")?;
+    if create_type != "streamOptimized" {
+        return Err(format!("descriptor createType is {create_type:?}, expected streamOptimized"));
+    }
+    let extent = text
+        .lines()
+        .find(|l| l.starts_with("RW ") || l.starts_with("RDONLY "))
+        .ok_or("descriptor has no extent line")?;
+    let sectors: u64 = extent
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("bad extent line {extent:?}"))?;
+    if sectors != head.capacity_sectors {
+        return Err(format!("descriptor extent has {sectors} sectors, header capacity {}", head.capacity_sectors));
+    }
+    Ok(create_type)
+}
+
+/// Inflates a zlib-format grain; it must decode to exactly one grain.
+pub fn inflate_grain(data: &[u8], out: &mut [u8]) -> Result<(), String> {
+    let mut d = Decompress::new(true);
+    match d.decompress(data, out, FlushDecompress::Finish) {
+        Ok(Status::StreamEnd) if d.total_out() == GRAIN_BYTES => Ok(()),
+        Ok(_) => Err(format!("inflates to {} bytes, expected {GRAIN_BYTES}", d.total_out())),
+        Err(e) => Err(format!("inflate: {e}")),
+    }
+}
