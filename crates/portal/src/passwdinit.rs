@@ -217,18 +217,34 @@ fn pump(mut r: Box<dyn Read + Send>, tx: mpsc::Sender<Option<Vec<u8>>>) {
     }
 }
 
+/// Printed by the probe command sent once the dialog went quiet after the retype; the PTY echo of
+/// the command itself reads `MDXCONF_PW''INIT_OK`, so only real shell output matches.
+const DONE_MARKER: &str = "MDXCONF_PWINIT_OK";
+const PROBE: &str = "echo MDXCONF_PW''INIT_OK; exit\n";
+/// How long the session must stay quiet after the retype before the probe is sent.
+const QUIET: Duration = Duration::from_secs(2);
+
 fn dialog(rx: &mpsc::Receiver<Option<Vec<u8>>>, stdin: &mut impl Write, opts: &PasswdInitOptions) -> Result<(), String> {
     let mut seen = String::new(); // everything received, for error messages
     let mut pending = String::new(); // not yet matched
     let mut closed_streams = 0;
     let mut sent_new = false;
+    // After the retype: sshd without PAM runs passwd(1), which prints "updated successfully";
+    // with PAM, sshd changes the token itself and goes straight on to the shell, silently.
+    let mut retyped_at: Option<Instant> = None;
+    let mut probe_sent = false;
+    let mut last_output = Instant::now();
     let mut deadline = Instant::now() + opts.timeout;
     let tail = |s: &str| {
         let s = s.trim();
         let start = s.char_indices().rev().nth(99).map(|(i, _)| i).unwrap_or(0);
         s[start..].replace(['\r', '\n'], " ")
     };
+    let send = |stdin: &mut dyn Write, text: &str| stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush()).map_err(|e| format!("ssh closed its input: {e}"));
     loop {
+        if probe_sent && pending.contains(DONE_MARKER) {
+            return Ok(());
+        }
         while let Some((p, end)) = next_prompt(&pending) {
             pending.drain(..end);
             deadline = Instant::now() + opts.timeout;
@@ -237,28 +253,45 @@ fn dialog(rx: &mpsc::Receiver<Option<Vec<u8>>>, stdin: &mut impl Write, opts: &P
                     Some(c) => c.clone(),
                     None => return Err("the host asks for the current password (pass --current-password-env)".into()),
                 },
-                Prompt::New | Prompt::Retype => {
+                Prompt::New => {
                     sent_new = true;
+                    retyped_at = None;
+                    opts.new_password.clone()
+                }
+                Prompt::Retype => {
+                    retyped_at = Some(Instant::now());
                     opts.new_password.clone()
                 }
                 Prompt::Updated => return Ok(()),
                 Prompt::Failed(line) => return Err(line),
             };
-            stdin.write_all(format!("{answer}\n").as_bytes()).and_then(|_| stdin.flush()).map_err(|e| format!("ssh closed its input: {e}"))?;
+            send(stdin, &format!("{answer}\n"))?;
         }
         let now = Instant::now();
+        if let Some(t) = retyped_at {
+            if !probe_sent && now.duration_since(t.max(last_output)) >= QUIET {
+                send(stdin, PROBE)?;
+                probe_sent = true;
+                deadline = now + opts.timeout;
+            }
+        }
         if now >= deadline {
             return Err(format!("timed out waiting for {} (last output: {})", if sent_new { "passwd to finish" } else { "'New password:'" }, tail(&seen)));
         }
-        match rx.recv_timeout(deadline - now) {
+        let wait = if retyped_at.is_some() && !probe_sent { QUIET.min(deadline - now) } else { deadline - now };
+        match rx.recv_timeout(wait) {
             Ok(Some(bytes)) => {
                 let s = String::from_utf8_lossy(&bytes);
                 seen.push_str(&s);
                 pending.push_str(&s);
+                last_output = Instant::now();
             }
             Ok(None) => {
                 closed_streams += 1;
                 if closed_streams == 2 {
+                    if probe_sent && pending.contains(DONE_MARKER) {
+                        return Ok(());
+                    }
                     return Err(format!("connection closed before the password was updated (last output: {})", tail(&seen)));
                 }
             }
