@@ -66,11 +66,11 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
     // Tail: footer marker, footer, end-of-stream marker.
     let (eos_val, eos_size, eos_type) = marker_fields(&region.sector(total - 1)?);
     if (eos_val, eos_size, eos_type) != (0, 0, MARKER_EOS) {
-        return Err("last sector is not an end-of-stream marker (truncated?)".into());
+        return Err("last sector is not an end-of-stream marker: stream truncated?".into());
     }
     let (fm_val, fm_size, fm_type) = marker_fields(&region.sector(total - 3)?);
     if fm_size != 0 || fm_type != MARKER_FOOTER || fm_val != 1 {
-        return Err("footer marker missing before the footer".into());
+        return Err("no footer marker + footer + end-of-stream marker at the end of the stream: stream truncated?".into());
     }
     let foot = SparseHeader::parse(&region.sector(total - 2)?).map_err(|e| format!("footer: {e}"))?;
     if foot.capacity_sectors != head.capacity_sectors || foot.flags != head.flags {

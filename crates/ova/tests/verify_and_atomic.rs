@@ -1,0 +1,195 @@
+//! `ova verify` must catch real damage (each case built with external tools: GNU tar, sha256sum,
+//! truncate), and an export that dies or fails midway must leave nothing at the final path.
+mod common;
+use common::*;
+use mdxconf_ova::export_ova;
+use mdxconf_ova::verify::verify;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const MIB: u64 = 1 << 20;
+
+fn good_ova(dir: &Path) -> PathBuf {
+    let src = dir.join("src.raw");
+    raw_image(&src, 48 * MIB, &[(0, 3 * MIB as usize), (40 * MIB, MIB as usize)]);
+    let ova = dir.join("v.ova");
+    export_ova(&spec(&src, "v", &ova)).unwrap();
+    verify(&ova, true).unwrap();
+    ova
+}
+
+fn verify_err(ova: &Path) -> String {
+    format!("{:#}", verify(ova, true).expect_err("verify accepted a damaged OVA"))
+}
+
+/// Repack members in the given order with GNU tar.
+fn repack(dir: &Path, out: &Path, members: &[&str]) {
+    run(Command::new("tar").arg("--format=gnu").arg("-cf").arg(out).arg("-C").arg(dir).args(members));
+}
+
+#[test]
+fn detects_corrupted_manifest_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = good_ova(dir.path());
+    // Flip one hex digit of the VMDK's hash inside the manifest member, in place.
+    let bytes = std::fs::read(&ova).unwrap();
+    let needle = b"SHA256(v-disk1.vmdk)= ";
+    let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap() + needle.len();
+    let flipped = if bytes[at] == b'0' { b'1' } else { b'0' };
+    std::fs::OpenOptions::new().write(true).open(&ova).unwrap().write_all_at(&[flipped], at as u64).unwrap();
+    let e = verify_err(&ova);
+    assert!(e.contains("SHA-256 mismatch for v-disk1.vmdk"), "{e}");
+}
+
+#[test]
+fn detects_wrong_member_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = good_ova(dir.path());
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+
+    let mf_first = dir.path().join("mf_first.ova");
+    repack(&x, &mf_first, &["v.mf", "v.ovf", "v-disk1.vmdk"]);
+    let e = verify_err(&mf_first);
+    assert!(e.contains("first member is \"v.mf\""), "{e}");
+
+    let disk_second = dir.path().join("disk_second.ova");
+    repack(&x, &disk_second, &["v.ovf", "v-disk1.vmdk", "v.mf"]);
+    let e = verify_err(&disk_second);
+    assert!(e.contains("second member is \"v-disk1.vmdk\""), "{e}");
+
+    // The same members in the right order pass: GNU tar's own archive is accepted.
+    let ok = dir.path().join("ok.ova");
+    repack(&x, &ok, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
+    verify(&ok, true).unwrap();
+}
+
+#[test]
+fn detects_truncated_vmdk_even_with_a_matching_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = good_ova(dir.path());
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    // Cut the end (footer + end-of-stream), then make the manifest and ovf:size agree so only the VMDK
+    // structure check can notice.
+    let vmdk = x.join("v-disk1.vmdk");
+    let len = std::fs::metadata(&vmdk).unwrap().len();
+    run(Command::new("truncate").arg("-s").arg((len - 4096).to_string()).arg(&vmdk));
+    let ovf = std::fs::read_to_string(x.join("v.ovf")).unwrap();
+    std::fs::write(x.join("v.ovf"), ovf.replace(&format!("ovf:size=\"{len}\""), &format!("ovf:size=\"{}\"", len - 4096))).unwrap();
+    let sums = run(Command::new("sha256sum").arg("v.ovf").arg("v-disk1.vmdk").current_dir(&x));
+    let mf: String = sums
+        .lines()
+        .map(|l| {
+            let (h, n) = l.split_once("  ").unwrap();
+            format!("SHA256({n})= {h}\n")
+        })
+        .collect();
+    std::fs::write(x.join("v.mf"), mf).unwrap();
+    let bad = dir.path().join("bad.ova");
+    repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
+    let e = verify_err(&bad);
+    assert!(e.contains("v-disk1.vmdk:") && e.contains("stream truncated"), "{e}");
+
+    // A truncated OVA file (cut inside the disk member) is reported as such.
+    let cut = dir.path().join("cut.ova");
+    std::fs::copy(&ova, &cut).unwrap();
+    let l = std::fs::metadata(&cut).unwrap().len();
+    run(Command::new("truncate").arg("-s").arg((l - 100_000).to_string()).arg(&cut));
+    let e = verify_err(&cut);
+    assert!(e.contains("truncated"), "{e}");
+}
+
+#[test]
+fn detects_corrupted_grain_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = good_ova(dir.path());
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    // Damage compressed bytes of the first grain (sector 128 + marker) and re-hash.
+    let vmdk = x.join("v-disk1.vmdk");
+    let f = std::fs::OpenOptions::new().write(true).open(&vmdk).unwrap();
+    f.write_all_at(&[0xff; 64], 128 * 512 + 40).unwrap();
+    let sums = run(Command::new("sha256sum").arg("v.ovf").arg("v-disk1.vmdk").current_dir(&x));
+    let mf: String = sums.lines().map(|l| l.split_once("  ").unwrap()).map(|(h, n)| format!("SHA256({n})= {h}\n")).collect();
+    std::fs::write(x.join("v.mf"), mf).unwrap();
+    let bad = dir.path().join("bad.ova");
+    repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
+    let e = verify_err(&bad);
+    assert!(e.contains("grain at sector 128"), "{e}");
+}
+
+const CHILD_ENV: &str = "MDXCONF_OVA_TEST_CHILD_EXPORT";
+
+/// Child half of `killed_export_leaves_nothing`: runs a slow export when re-executed with CHILD_ENV.
+#[test]
+fn child_export_process() {
+    let Ok(args) = std::env::var(CHILD_ENV) else { return };
+    let (src, out) = args.split_once('\n').unwrap();
+    let mut s = spec(Path::new(src), "slow", Path::new(out));
+    s.threads = Some(1);
+    s.compression_level = 9;
+    export_ova(&s).unwrap();
+}
+
+#[test]
+fn killed_export_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.raw");
+    raw_image(&src, 256 * MIB, &[(0, 128 * MIB as usize)]);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("slow.ova");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_export_process", "--nocapture"])
+        .env(CHILD_ENV, format!("{}\n{}", src.display(), out.display()))
+        .spawn()
+        .unwrap();
+    // Wait until the export has started writing (its open file shows up in /proc), then kill it.
+    let started = Instant::now();
+    let fd_dir = format!("/proc/{}/fd", child.id());
+    loop {
+        let writing = std::fs::read_dir(&fd_dir)
+            .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.starts_with(&out_dir))))
+            .unwrap_or(false);
+        if writing {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "export finished before it could be interrupted");
+        assert!(started.elapsed() < Duration::from_secs(60), "export never opened its output");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "export finished before it could be interrupted");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "interrupted export left a file at the final path");
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "interrupted export left files behind: {left:?}");
+}
+
+#[test]
+fn failing_export_removes_its_output_and_keeps_an_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("base.raw");
+    raw_image(&raw, 32 * MIB, &[(0, 32 * MIB as usize)]);
+    let q = dir.path().join("cut.qcow2");
+    run(Command::new("qemu-img").args(["convert", "-q", "-O", "qcow2"]).arg(&raw).arg(&q));
+    // Cut the qcow2 so the last data clusters lie beyond its end: reads fail midway through the export.
+    let len = std::fs::metadata(&q).unwrap().len();
+    run(Command::new("truncate").arg("-s").arg((len - 4 * MIB).to_string()).arg(&q));
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("cut.ova");
+    std::fs::write(&out, b"previous export").unwrap();
+    let err = export_ova(&spec(&q, "cut", &out)).unwrap_err();
+    assert!(format!("{err:#}").contains("read cluster"), "{err:#}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous export", "failed export replaced the old file");
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 1, "temporary files left behind: {left:?}");
+}
