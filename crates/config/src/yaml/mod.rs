@@ -8,7 +8,7 @@
 //! - `y`/`n` (which serde-saphyr would read as booleans) stay strings, as in PyYAML.
 //! - A float spelling that PyYAML does not accept as float (e.g. `1e3`, no dot) stays a string.
 mod node;
-mod resolve;
+pub(crate) mod resolve;
 
 pub use node::{Node, NodeKind};
 

@@ -1,0 +1,182 @@
+//! Template errors as ConfigError, with Ansible's wording for undefined variables
+//! (`'foo' is undefined`, `'dict object' has no attribute 'bar'`) and file:line:col.
+use crate::error::ConfigError;
+use crate::yaml::Origin;
+use minijinja::{ErrorKind, Value};
+use std::path::Path;
+
+/// An error while rendering a string that sits at `origin` (e.g. a task's argument).
+pub fn in_string(e: &minijinja::Error, tmpl: &str, ctx: &Value, origin: &Origin) -> ConfigError {
+    let (tl, tc) = position(e, tmpl);
+    let line = origin.line + tl.saturating_sub(1);
+    let col = if tl <= 1 { origin.col + tc.saturating_sub(1) } else { tc };
+    let msg = message(e, tmpl, ctx);
+    ConfigError::at(&origin.file, line, col, format!("template error: {msg} (in `{}`)", shorten(tmpl)))
+}
+
+/// An error while rendering a template file; `skipped` lines were removed (the `#jinja2:` header).
+pub fn in_file(e: &minijinja::Error, path: &Path, body: &str, skipped: usize, ctx: &Value) -> ConfigError {
+    let (l, c) = position(e, body);
+    let msg = message(e, body, ctx);
+    ConfigError::at(path, l + skipped, c, format!("template error: {msg}"))
+}
+
+/// An expression that evaluated to undefined.
+pub fn undefined_in_expr(expr: &str, full: &str, ctx: &Value, origin: &Origin) -> ConfigError {
+    let msg = undefined_message(expr, ctx).unwrap_or_else(|| format!("`{expr}` is undefined"));
+    let col = full.find(expr).map(|i| origin.col + i).unwrap_or(origin.col);
+    ConfigError::at(&origin.file, origin.line, col, format!("template error: {msg} (in `{}`)", shorten(full)))
+}
+
+pub fn at_origin(origin: &Origin, msg: String) -> ConfigError {
+    ConfigError::at(&origin.file, origin.line, origin.col, msg)
+}
+
+/// 1-based line and column of the error inside the template text.
+fn position(e: &minijinja::Error, src: &str) -> (usize, usize) {
+    if let Some(r) = e.range() {
+        let start = r.start.min(src.len());
+        let before = &src[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        return (line, col);
+    }
+    (e.line().unwrap_or(1), 1)
+}
+
+fn message(e: &minijinja::Error, src: &str, ctx: &Value) -> String {
+    if e.kind() == ErrorKind::UndefinedError {
+        let span = e.range().and_then(|r| src.get(r)).unwrap_or(src);
+        if let Some(m) = undefined_message(span, ctx).or_else(|| undefined_message(src, ctx)) {
+            return m;
+        }
+    }
+    let mut msg = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    // filter errors carry their cause as source
+    let mut src_err = std::error::Error::source(e);
+    while let Some(s) = src_err {
+        msg.push_str(&format!(": {s}"));
+        src_err = s.source();
+    }
+    msg
+}
+
+/// Find the first variable path in `text` that does not resolve in `ctx`, with Ansible's wording.
+pub fn undefined_message(text: &str, ctx: &Value) -> Option<String> {
+    for path in variable_paths(text) {
+        let mut cur = match ctx.get_attr(&path[0]) {
+            Ok(v) if !v.is_undefined() => v,
+            _ => return Some(format!("'{}' is undefined", path[0])),
+        };
+        for seg in &path[1..] {
+            let next = cur.get_attr(seg).ok().filter(|v| !v.is_undefined());
+            let next = next.or_else(|| cur.get_item(&Value::from(seg.as_str())).ok().filter(|v| !v.is_undefined()));
+            match next {
+                Some(v) => cur = v,
+                None => {
+                    let kind = match cur.kind() {
+                        minijinja::value::ValueKind::Map => "dict",
+                        minijinja::value::ValueKind::Seq => "list",
+                        minijinja::value::ValueKind::String => "str",
+                        minijinja::value::ValueKind::None => "NoneType",
+                        _ => "object",
+                    };
+                    return Some(format!("'{kind} object' has no attribute '{seg}'"));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Variable paths like `a.b['c']` in an expression text, skipping strings, keywords,
+/// filter/test names and attribute-call names.
+fn variable_paths(text: &str) -> Vec<Vec<String>> {
+    const KEYWORDS: &[&str] = &[
+        "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "true", "false", "none", "True",
+        "False", "None", "set", "endset", "raw", "endraw", "block", "endblock", "macro", "endmacro", "loop", "range",
+        "dict", "lookup", "query", "q", "namespace", "with", "endwith", "filter", "endfilter", "include", "import",
+        "from", "as", "recursive", "defined", "undefined", "super", "self", "varargs", "kwargs", "caller",
+    ];
+    let b: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut prev_sig = ' ';
+    let mut prev_word = String::new();
+    while i < b.len() {
+        let c = b[i];
+        if c == '\'' || c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != c {
+                i += if b[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            prev_sig = c;
+            continue;
+        }
+        if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                i += 1;
+            }
+            let word: String = b[start..i].iter().collect();
+            let after_filter = prev_sig == '|' || (prev_word == "is") || (prev_word == "not" && prev_sig == 'k');
+            let is_call = b.get(i) == Some(&'(');
+            let is_kwarg = b.get(i) == Some(&'=') && b.get(i + 1) != Some(&'=');
+            if prev_sig != '.' && !after_filter && !is_call && !is_kwarg && !KEYWORDS.contains(&word.as_str()) {
+                let mut path = vec![word.clone()];
+                // follow .attr and ['key'] segments
+                loop {
+                    if b.get(i) == Some(&'.') && b.get(i + 1).is_some_and(|c| c.is_alphabetic() || *c == '_') {
+                        let s = i + 1;
+                        i = s;
+                        while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                            i += 1;
+                        }
+                        if b.get(i) == Some(&'(') {
+                            break; // a method call, not an attribute
+                        }
+                        path.push(b[s..i].iter().collect());
+                    } else if b.get(i) == Some(&'[') && matches!(b.get(i + 1), Some('\'' | '"')) {
+                        let q = b[i + 1];
+                        let s = i + 2;
+                        let mut j = s;
+                        while j < b.len() && b[j] != q {
+                            j += 1;
+                        }
+                        if b.get(j + 1) != Some(&']') {
+                            break;
+                        }
+                        path.push(b[s..j].iter().collect());
+                        i = j + 2;
+                    } else {
+                        break;
+                    }
+                }
+                out.push(path);
+            }
+            prev_word = word;
+            prev_sig = 'k';
+            continue;
+        }
+        if !c.is_whitespace() {
+            prev_sig = c;
+            prev_word.clear();
+        }
+        i += 1;
+    }
+    out
+}
+
+fn shorten(s: &str) -> String {
+    let one_line = s.lines().next().unwrap_or("");
+    if one_line.chars().count() > 80 || s.contains('\n') {
+        let cut: String = one_line.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        one_line.to_string()
+    }
+}

@@ -1,0 +1,259 @@
+//! Jinja templating with minijinja 2.x in Strict undefined mode, plus the Ansible filters and
+//! tests roles use.
+//!
+//! Ansible compatibility choices:
+//! - trim_blocks=True, lstrip_blocks=False, trailing newline kept (Ansible's Templar and the
+//!   template module); a template file may change them with a first line
+//!   `#jinja2: trim_blocks: False, lstrip_blocks: True`.
+//! - Printing follows Python: `None` prints as nothing (Ansible's finalize), booleans as
+//!   `True`/`False`, lists/dicts in Python repr (`['a', 1]`).
+//! - A string that is exactly one `{{ expr }}` keeps the expression's native type.
+//! - Undefined values are errors naming the variable (`'foo' is undefined`), except under
+//!   `default`, `is defined` and friends. Unlike Ansible, an attribute of an undefined variable
+//!   (`undefined_var.x | default(1)`) is an error too (minijinja's strict mode).
+mod errors;
+mod filters;
+mod format;
+mod lookup;
+mod tests;
+
+use crate::error::ConfigError;
+use crate::yaml::Origin;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+use std::path::Path;
+
+pub use format::python_repr;
+
+pub struct Templater {
+    pub env: minijinja::Environment<'static>,
+}
+
+impl Default for Templater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templater {
+    /// Strict undefined, Ansible-compatible filters and tests, `lookup('file'|'env'|'template'|'pipe')`.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        configure(&mut env, TemplateOptions::default());
+        Templater { env }
+    }
+
+    /// Convert a JSON context once (e.g. per host) to reuse it across many renders.
+    pub fn context(ctx: &Value) -> minijinja::Value {
+        minijinja::Value::from_serialize(ctx)
+    }
+
+    /// Render a string; errors name `origin` (the task's file:line:col) and the template's own line.
+    pub fn render_str(&self, tmpl: &str, ctx: &Value, origin: &Origin) -> Result<String, ConfigError> {
+        self.render_str_in(tmpl, &Self::context(ctx), origin)
+    }
+
+    /// [`Self::render_str`] with a prepared context.
+    pub fn render_str_in(&self, tmpl: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<String, ConfigError> {
+        if !has_jinja(tmpl) {
+            return Ok(tmpl.to_string());
+        }
+        self.env
+            .render_str(tmpl, ctx)
+            .map_err(|e| errors::in_string(&e, tmpl, ctx, origin))
+    }
+
+    /// Render every string inside a value. A string that is exactly one `{{ expr }}` keeps the
+    /// expression's native type (list, dict, int, bool) like Ansible.
+    pub fn render_value(&self, v: &Value, ctx: &Value, origin: &Origin) -> Result<Value, ConfigError> {
+        self.render_value_in(v, &Self::context(ctx), origin)
+    }
+
+    /// [`Self::render_value`] with a prepared context.
+    pub fn render_value_in(&self, v: &Value, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
+        match v {
+            Value::String(s) => self.render_string_value(s, ctx, origin),
+            Value::Array(items) => {
+                items.iter().map(|i| self.render_value_in(i, ctx, origin)).collect::<Result<_, _>>().map(Value::Array)
+            }
+            Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, val) in m {
+                    let key = if has_jinja(k) { self.render_str_in(k, ctx, origin)? } else { k.clone() };
+                    out.insert(key, self.render_value_in(val, ctx, origin)?);
+                }
+                Ok(Value::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn render_string_value(&self, s: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
+        if let Some(expr) = single_expression(s) {
+            if let Ok(compiled) = self.env.compile_expression(expr) {
+                let v = compiled.eval(ctx).map_err(|e| errors::in_string(&e, s, ctx, origin))?;
+                if v.is_undefined() {
+                    return Err(errors::undefined_in_expr(expr, s, ctx, origin));
+                }
+                return to_json(&v).map_err(|m| errors::at_origin(origin, m));
+            }
+        }
+        self.render_str_in(s, ctx, origin).map(Value::String)
+    }
+
+    /// Evaluate a bare Jinja expression (`when:`, `that:`, `changed_when:`, `failed_when:`).
+    pub fn eval_expr(&self, expr: &str, ctx: &Value, origin: &Origin) -> Result<Value, ConfigError> {
+        self.eval_expr_in(expr, &Self::context(ctx), origin)
+    }
+
+    /// [`Self::eval_expr`] with a prepared context.
+    pub fn eval_expr_in(&self, expr: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
+        // Ansible allows `when: "{{ x }}"` (with a warning): use the inner expression.
+        let e = single_expression(expr.trim()).unwrap_or(expr.trim());
+        let compiled = self.env.compile_expression(e).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+        let v = compiled.eval(ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+        if v.is_undefined() {
+            return Err(errors::undefined_in_expr(e, e, ctx, origin));
+        }
+        to_json(&v).map_err(|m| errors::at_origin(origin, m))
+    }
+
+    /// Evaluate a condition; a list is an AND of its items. Truthiness as Jinja (`"no"` strings are NOT false; use `| bool`).
+    pub fn eval_condition(&self, cond: &Value, ctx: &Value, origin: &Origin) -> Result<bool, ConfigError> {
+        self.eval_condition_in(cond, &Self::context(ctx), origin)
+    }
+
+    /// [`Self::eval_condition`] with a prepared context.
+    pub fn eval_condition_in(&self, cond: &Value, ctx: &minijinja::Value, origin: &Origin) -> Result<bool, ConfigError> {
+        match cond {
+            Value::Array(items) => {
+                for c in items {
+                    if !self.eval_condition_in(c, ctx, origin)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Value::Bool(b) => Ok(*b),
+            Value::Null => Ok(true),
+            Value::Number(n) => Ok(n.as_f64() != Some(0.0)),
+            Value::String(s) => {
+                let e = single_expression(s.trim()).unwrap_or(s.trim());
+                let compiled = self.env.compile_expression(e).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+                let v = compiled.eval(ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+                if v.is_undefined() {
+                    return Err(errors::undefined_in_expr(e, e, ctx, origin));
+                }
+                Ok(v.is_true())
+            }
+            Value::Object(_) => Err(errors::at_origin(origin, "a condition must be an expression string, a boolean or a list of them, not a mapping".into())),
+        }
+    }
+
+    /// Render a template file (the `template` module); errors name the template file's line.
+    pub fn render_file(&self, path: &Path, ctx: &Value) -> Result<String, ConfigError> {
+        self.render_file_in(path, &Self::context(ctx))
+    }
+
+    /// [`Self::render_file`] with a prepared context.
+    pub fn render_file_in(&self, path: &Path, ctx: &minijinja::Value) -> Result<String, ConfigError> {
+        let text = crate::yaml::read_text(path)?;
+        let (opts, body, skipped_lines) = TemplateOptions::from_header(&text);
+        let name = path.display().to_string();
+        let result = if opts == TemplateOptions::default() {
+            self.env.template_from_named_str(&name, body).and_then(|t| t.render(ctx))
+        } else {
+            let mut env = self.env.clone();
+            configure_whitespace(&mut env, opts);
+            env.template_from_named_str(&name, body).and_then(|t| t.render(ctx))
+        };
+        result.map_err(|e| errors::in_file(&e, path, body, skipped_lines, ctx))
+    }
+}
+
+/// Whitespace options a template file header may set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TemplateOptions {
+    trim_blocks: bool,
+    lstrip_blocks: bool,
+    keep_trailing_newline: bool,
+}
+
+impl Default for TemplateOptions {
+    fn default() -> Self {
+        TemplateOptions { trim_blocks: true, lstrip_blocks: false, keep_trailing_newline: true }
+    }
+}
+
+impl TemplateOptions {
+    /// Ansible's `#jinja2: trim_blocks: False, lstrip_blocks: True` first line.
+    fn from_header(text: &str) -> (TemplateOptions, &str, usize) {
+        let mut o = TemplateOptions::default();
+        let Some(rest) = text.strip_prefix("#jinja2:") else { return (o, text, 0) };
+        let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+        for item in line.split(',') {
+            let Some((k, v)) = item.split_once(':') else { continue };
+            let v = matches!(v.trim().trim_matches(['"', '\'']), "True" | "true" | "yes" | "1");
+            match k.trim() {
+                "trim_blocks" => o.trim_blocks = v,
+                "lstrip_blocks" => o.lstrip_blocks = v,
+                "keep_trailing_newline" => o.keep_trailing_newline = v,
+                _ => {}
+            }
+        }
+        (o, body, 1)
+    }
+}
+
+fn configure_whitespace(env: &mut Environment<'static>, o: TemplateOptions) {
+    env.set_trim_blocks(o.trim_blocks);
+    env.set_lstrip_blocks(o.lstrip_blocks);
+    env.set_keep_trailing_newline(o.keep_trailing_newline);
+}
+
+fn configure(env: &mut Environment<'static>, o: TemplateOptions) {
+    configure_whitespace(env, o);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(format::python_formatter);
+    // `{% include %}`/`{% import %}` of a path: relative to the including template's directory
+    env.set_loader(|name| match std::fs::read_to_string(name) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: {e}"))),
+    });
+    env.set_path_join_callback(|name, parent| {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return name.to_string().into();
+        }
+        match Path::new(parent).parent() {
+            Some(dir) => dir.join(name).display().to_string().into(),
+            None => name.to_string().into(),
+        }
+    });
+    filters::register(env);
+    tests::register(env);
+    lookup::register(env);
+}
+
+/// Does the text contain Jinja syntax at all?
+pub fn has_jinja(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// The inner expression if `s` is exactly one `{{ expr }}` (nothing before or after).
+pub fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
+    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
+    Some(inner.trim())
+}
+
+/// A minijinja value as JSON (undefined inside containers becomes null).
+pub fn to_json(v: &minijinja::Value) -> Result<Value, String> {
+    serde_json::to_value(v).map_err(|e| format!("cannot convert template result to data: {e}"))
+}
