@@ -11,7 +11,8 @@ pub fn in_string(e: &minijinja::Error, tmpl: &str, ctx: &Value, origin: &Origin)
     let line = origin.line + tl.saturating_sub(1);
     let col = if tl <= 1 { origin.col + tc.saturating_sub(1) } else { tc };
     let msg = message(e, tmpl, ctx);
-    ConfigError::at(&origin.file, line, col, format!("template error: {msg} (in `{}`)", shorten(tmpl)))
+    let err_line = tmpl.lines().nth(tl.saturating_sub(1)).unwrap_or(tmpl);
+    ConfigError::at(&origin.file, line, col, format!("template error: {msg} (in `{}`)", shorten(err_line)))
 }
 
 /// An error while rendering a template file; `skipped` lines were removed (the `#jinja2:` header).

@@ -101,6 +101,25 @@ impl Templater {
         self.render_str_in(s, ctx, origin).map(Value::String)
     }
 
+    /// Render a located YAML tree (see [`crate::yaml::load_nodes`]): like [`Self::render_value`],
+    /// but an error points at the exact line:col of the string that failed.
+    pub fn render_node(&self, node: &crate::yaml::Node, ctx: &minijinja::Value) -> Result<Value, ConfigError> {
+        use crate::yaml::NodeKind;
+        match &node.kind {
+            NodeKind::Scalar(Value::String(s)) => self.render_string_value(s, ctx, &node.origin),
+            NodeKind::Scalar(v) => Ok(v.clone()),
+            NodeKind::Seq(items) => items.iter().map(|i| self.render_node(i, ctx)).collect::<Result<_, _>>().map(Value::Array),
+            NodeKind::Map(entries) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in entries {
+                    let key = if has_jinja(&k.value) { self.render_str_in(&k.value, ctx, &k.origin)? } else { k.value.clone() };
+                    out.insert(key, self.render_node(v, ctx)?);
+                }
+                Ok(Value::Object(out))
+            }
+        }
+    }
+
     /// Evaluate a bare Jinja expression (`when:`, `that:`, `changed_when:`, `failed_when:`).
     pub fn eval_expr(&self, expr: &str, ctx: &Value, origin: &Origin) -> Result<Value, ConfigError> {
         self.eval_expr_in(expr, &Self::context(ctx), origin)
