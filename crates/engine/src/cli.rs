@@ -1,4 +1,108 @@
-//! `mdxconf apply`. PLACEHOLDER: replaced by the executor implementation.
+//! `mdxconf apply PLAYBOOK -i INVENTORY`: flags like ansible-playbook, exit codes like it too
+//! (0 ok, 2 a host failed, 4 a host unreachable; bad input is an error printed with file:line:col).
+use crate::output::Format;
+use crate::run::{self, ApplyOptions};
+use std::path::PathBuf;
+
 #[derive(clap::Args, Debug)]
-pub struct ApplyArgs {}
-pub fn run_apply(_a: ApplyArgs) -> anyhow::Result<i32> { anyhow::bail!("apply: not implemented yet") }
+pub struct ApplyArgs {
+    /// Playbook YAML (a list of plays mapping hosts to roles/tasks)
+    pub playbook: PathBuf,
+    /// Inventory file or directory (Ansible INI or YAML), or `host1,host2,`
+    #[arg(short = 'i', long = "inventory", default_value = "inventory")]
+    pub inventory: PathBuf,
+    /// Extra variables: `k=v k2=v2`, `@file.yml`, or JSON/YAML (repeatable; highest precedence)
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Limit to hosts matching a pattern; `@file.retry` reads host names from a retry file
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Only run tasks with these tags (comma separated, repeatable)
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Check mode: predict changes without making them
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show unified diffs of changed files
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts in flight at once
+    #[arg(short = 'f', long = "forks", default_value_t = 50)]
+    pub forks: usize,
+    /// List the hosts each play would run on, then exit
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tasks that would run (after tag selection), then exit
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// Validate playbook, roles and templates, then exit
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Add unknown SSH host keys to known_hosts (like StrictHostKeyChecking=accept-new)
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
+    /// `linear` (each task on all hosts before the next) or `free`
+    #[arg(long = "strategy", value_parser = ["linear", "free"])]
+    pub strategy: Option<String>,
+    /// Extra role directories (besides <playbook dir>/roles and ./roles)
+    #[arg(long = "roles-path", env = "MDXCONF_ROLES_PATH", value_delimiter = ':')]
+    pub roles_path: Vec<PathBuf>,
+    /// Verbose: show each task's result data
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let extra_vars = mdxconf_config::vars::parse_extra_vars(&a.extra_vars, &cwd)?;
+    let opts = ApplyOptions {
+        extra_vars,
+        check: a.check,
+        diff: a.diff,
+        forks: a.forks.max(1),
+        limit: a.limit.clone(),
+        tags: a.tags.clone(),
+        skip_tags: a.skip_tags.clone(),
+        accept_new_host_keys: a.accept_new_host_keys,
+        roles_path: a.roles_path.clone(),
+        quiet: false,
+        format: a.format,
+        verbose: a.verbose,
+        strategy: a.strategy.clone(),
+        write_retry_file: true,
+    };
+    let prepared = run::prepare(&a.playbook, &a.inventory, &opts)?;
+    if a.syntax_check {
+        println!("\nplaybook: {}", a.playbook.display());
+        return Ok(0);
+    }
+    if a.list_hosts || a.list_tasks {
+        if a.list_hosts {
+            print!("{}", run::list_hosts(&prepared));
+        }
+        if a.list_tasks {
+            print!("{}", run::list_tasks(&prepared, &opts));
+        }
+        return Ok(0);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let summary = rt.block_on(run::run_prepared(prepared, &opts));
+    Ok(exit_code(&summary))
+}
+
+/// ansible-playbook's codes: 2 when a host failed, 4 when one was unreachable (and none failed).
+pub fn exit_code(s: &run::RunSummary) -> i32 {
+    if s.hosts.values().any(|h| h.failed > 0) {
+        2
+    } else if s.hosts.values().any(|h| h.unreachable > 0) {
+        4
+    } else {
+        0
+    }
+}

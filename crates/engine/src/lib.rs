@@ -1,4 +1,9 @@
 //! The role engine: playbooks and roles as data, modules in Rust, the executor, output.
 pub mod cli;
+pub mod executor;
+pub mod facts;
 pub mod modules;
+pub mod output;
+pub mod playbook;
+pub mod retry;
 pub mod run;

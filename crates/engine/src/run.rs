@@ -1,8 +1,14 @@
 //! Library entry point used by `mdxconf apply` and by image builds (provisioning).
-//! INTERFACE STUB — implemented by the executor owner.
+use crate::executor::Executor;
+use crate::output::{Format, Output};
+use crate::playbook::Playbook;
+use mdxconf_config::inventory::Inventory;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// Options of a run. Build with `ApplyOptions { check: true, ..Default::default() }` so new fields
+/// do not break callers.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     pub extra_vars: Map<String, Value>,
@@ -19,11 +25,19 @@ pub struct ApplyOptions {
     pub roles_path: Vec<PathBuf>,
     /// Print human output to stderr/stdout (false for library use with quiet output)
     pub quiet: bool,
+    /// Output format when not quiet (human lines or one JSON document)
+    pub format: crate::output::Format,
+    /// -v count: show each result's data
+    pub verbose: u8,
+    /// `linear` (default) or `free`
+    pub strategy: Option<String>,
+    /// Write `<playbook>.retry` when hosts failed (the CLI turns this on)
+    pub write_retry_file: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { extra_vars: Map::new(), check: false, diff: false, forks: 50, limit: None, tags: vec![], skip_tags: vec![], accept_new_host_keys: false, roles_path: vec![], quiet: true }
+        ApplyOptions { extra_vars: Map::new(), check: false, diff: false, forks: 50, limit: None, tags: vec![], skip_tags: vec![], accept_new_host_keys: false, roles_path: vec![], quiet: true, format: crate::output::Format::Human, verbose: 0, strategy: None, write_retry_file: false }
     }
 }
 
@@ -54,5 +68,126 @@ impl RunSummary {
 }
 
 /// Run a playbook against an inventory file. Validates all input (playbook, roles, templates syntax,
-/// module names/args) before touching any host.
-pub async fn apply_files(_playbook: &Path, _inventory: &Path, _opts: &ApplyOptions) -> anyhow::Result<RunSummary> { todo!() }
+/// module names/args) before touching any host. Bad input is an `Err` holding a
+/// [`mdxconf_config::error::ConfigError`] (file:line:col); host failures are in the summary.
+pub async fn apply_files(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<RunSummary> {
+    let prepared = prepare(playbook, inventory, opts)?;
+    Ok(run_prepared(prepared, opts).await)
+}
+
+/// A validated playbook with its inventory and resolved `--limit`.
+pub struct Prepared {
+    pub playbook: Playbook,
+    pub inventory: Inventory,
+    pub limit: Option<HashSet<String>>,
+}
+
+/// Parse and validate everything (no host is contacted).
+pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<Prepared> {
+    let pb = Playbook::load(playbook, &opts.roles_path)?;
+    let mut inv = load_inventory(inventory)?;
+    // Ansible also reads group_vars/ and host_vars/ beside the playbook (they win over the inventory's).
+    if pb.dir.join("group_vars").is_dir() || pb.dir.join("host_vars").is_dir() {
+        let inv_dir = if inventory.is_dir() { inventory.to_path_buf() } else { inventory.parent().map(Path::to_path_buf).unwrap_or_default() };
+        if std::fs::canonicalize(&inv_dir).ok() != std::fs::canonicalize(&pb.dir).ok() {
+            inv.load_vars_dirs(&pb.dir)?;
+        }
+    }
+    let limit = match &opts.limit {
+        Some(l) => Some(resolve_limit(&inv, l)?),
+        None => None,
+    };
+    Ok(Prepared { playbook: pb, inventory: inv, limit })
+}
+
+/// Run a prepared playbook; prints the recap (unless quiet) and writes the retry file if asked.
+pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
+    mdxconf_transport::raise_nofile_limit();
+    let out = Output::new(opts.format, opts.verbose, opts.diff, opts.quiet);
+    let ex = Executor::new(opts.clone(), p.inventory, p.playbook.dir.clone(), out, p.limit);
+    let summary = ex.run(&p.playbook).await;
+    ex.out.finish(&summary);
+    let failed = summary.failed_hosts();
+    if opts.write_retry_file && !failed.is_empty() {
+        match crate::retry::write(&p.playbook.path, &failed) {
+            Ok(path) if !opts.quiet && opts.format == Format::Human => println!("\tto retry, use: --limit @{}\n", path.display()),
+            Ok(_) => {}
+            Err(e) => ex.out.warn(&format!("could not write the retry file: {e}")),
+        }
+    }
+    summary
+}
+
+/// An inventory file/directory, or an inline host list (`-i host1,host2,`).
+pub fn load_inventory(inventory: &Path) -> Result<Inventory, mdxconf_config::error::ConfigError> {
+    let s = inventory.to_string_lossy();
+    if !inventory.exists() && s.contains(',') {
+        let names: Vec<&str> = s.split(',').map(str::trim).filter(|h| !h.is_empty()).collect();
+        let inv = Inventory::parse_str(&names.join("\n"), Path::new("<inline inventory>"))?;
+        return Ok(inv);
+    }
+    Inventory::load(inventory)
+}
+
+/// `--limit`: patterns (comma or colon separated) and `@file.retry` host lists.
+pub fn resolve_limit(inv: &Inventory, limit: &str) -> anyhow::Result<HashSet<String>> {
+    let mut set = HashSet::new();
+    let mut patterns = Vec::new();
+    for part in limit.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(file) = part.strip_prefix('@') {
+            let names = crate::retry::read(Path::new(file)).map_err(|e| anyhow::anyhow!("--limit @{file}: {e}"))?;
+            set.extend(names);
+        } else {
+            patterns.push(part);
+        }
+    }
+    if !patterns.is_empty() {
+        set.extend(inv.hosts_matching(&patterns.join(":")));
+    }
+    if set.is_empty() {
+        anyhow::bail!("--limit `{limit}` matches no hosts of the inventory");
+    }
+    Ok(set)
+}
+
+/// `--list-hosts` output.
+pub fn list_hosts(p: &Prepared) -> String {
+    let mut s = format!("\nplaybook: {}\n", p.playbook.path.display());
+    for (i, play) in p.playbook.plays.iter().enumerate() {
+        let hosts: Vec<String> = p.inventory.hosts_matching(&play.hosts).into_iter().filter(|h| p.limit.as_ref().is_none_or(|l| l.contains(h))).collect();
+        s += &format!("\n  play #{} ({}): {}\tTAGS: [{}]\n    pattern: ['{}']\n    hosts ({}):\n", i + 1, play.hosts, play.name, play.tags.join(", "), play.hosts, hosts.len());
+        for h in hosts {
+            s += &format!("      {h}\n");
+        }
+    }
+    s
+}
+
+/// `--list-tasks` output (after tag selection).
+pub fn list_tasks(p: &Prepared, opts: &ApplyOptions) -> String {
+    let mut s = format!("\nplaybook: {}\n", p.playbook.path.display());
+    for (i, play) in p.playbook.plays.iter().enumerate() {
+        s += &format!("\n  play #{} ({}): {}\tTAGS: [{}]\n    tasks:\n", i + 1, play.hosts, play.name, play.tags.join(", "));
+        fn walk(tasks: &[crate::playbook::Task], opts: &ApplyOptions, s: &mut String) {
+            for t in tasks {
+                match &t.kind {
+                    crate::playbook::TaskKind::Block { block, rescue, always } => {
+                        walk(block, opts, s);
+                        walk(rescue, opts, s);
+                        walk(always, opts, s);
+                    }
+                    crate::playbook::TaskKind::Include { tasks } => walk(tasks, opts, s),
+                    _ => {
+                        if crate::executor::conditions::tags_selected(&t.tags, &opts.tags, &opts.skip_tags) {
+                            *s += &format!("      {}\tTAGS: [{}]\n", t.display_name(), t.tags.join(", "));
+                        }
+                    }
+                }
+            }
+        }
+        for section in &play.sections {
+            walk(section, opts, &mut s);
+        }
+    }
+    s
+}

@@ -1,0 +1,456 @@
+//! One task on one host: when, loop, until/retries, the module (or control module) call,
+//! changed_when/failed_when, register, notify, recap counters and output.
+use super::conditions;
+use super::connect::{self, EnvConnection};
+use super::host::HostStatus;
+use super::loops;
+use super::vars::OMIT;
+use super::{Executor, PlayRt};
+use crate::modules::{Diff, ModuleCtx, ModuleResult};
+use crate::output::{Event, Status};
+use crate::playbook::{Task, TaskKind};
+use mdxconf_transport::Connection;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The outcome of one module run (one loop item).
+pub struct ItemOutcome {
+    pub status: Status,
+    pub msg: String,
+    pub diff: Vec<Diff>,
+    /// The registered value
+    pub data: Map<String, Value>,
+    /// set_fact / include_vars results to store on the host
+    pub set_facts: Map<String, Value>,
+}
+
+impl ItemOutcome {
+    pub fn failed(msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        let mut data = Map::new();
+        data.insert("failed".into(), Value::Bool(true));
+        data.insert("changed".into(), Value::Bool(false));
+        data.insert("msg".into(), Value::String(msg.clone()));
+        ItemOutcome { status: Status::Failed, msg, diff: vec![], data, set_facts: Map::new() }
+    }
+    pub fn skipped() -> Self {
+        let mut data = Map::new();
+        data.insert("changed".into(), Value::Bool(false));
+        data.insert("skipped".into(), Value::Bool(true));
+        data.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+        ItemOutcome { status: Status::Skipped, msg: String::new(), diff: vec![], data, set_facts: Map::new() }
+    }
+    pub fn from_module(r: ModuleResult) -> Self {
+        let status = if r.failed {
+            Status::Failed
+        } else if r.skipped {
+            Status::Skipped
+        } else if r.changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let mut data = r.data;
+        data.insert("changed".into(), Value::Bool(r.changed));
+        data.insert("failed".into(), Value::Bool(r.failed));
+        if r.skipped {
+            data.insert("skipped".into(), Value::Bool(true));
+        }
+        if !r.msg.is_empty() {
+            data.insert("msg".into(), Value::String(r.msg.clone()));
+        }
+        ItemOutcome { status, msg: r.msg, diff: r.diff, data, set_facts: Map::new() }
+    }
+    pub fn ok(changed: bool, msg: impl Into<String>, data: Map<String, Value>) -> Self {
+        let msg = msg.into();
+        let mut data = data;
+        data.insert("changed".into(), Value::Bool(changed));
+        data.insert("failed".into(), Value::Bool(false));
+        ItemOutcome { status: if changed { Status::Changed } else { Status::Ok }, msg, diff: vec![], data, set_facts: Map::new() }
+    }
+}
+
+const NO_LOG_MSG: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+impl Executor {
+    /// Run `task` on host `h`. Returns the variables it set (for `run_once` to copy to the other hosts).
+    pub async fn run_task_host(&self, prt: &PlayRt<'_>, task: &Task, h: usize) -> Map<String, Value> {
+        let TaskKind::Module { name: module, args } = &task.kind else { return Map::new() };
+        let mut ctx = self.build_ctx(prt, Some(task), h);
+        let task_name = task.display_name();
+        let header = prt.free.then_some(task_name.as_str());
+        let host = self.hosts[h].name.as_str();
+        let mut shared = Map::new();
+
+        let outcome = match &task.loop_ {
+            None => {
+                let when = conditions::all_true(&self.templater, &task.when, &Value::Object(ctx.clone()));
+                match when {
+                    Err(e) => ItemOutcome::failed(e.to_string()),
+                    Ok(false) => ItemOutcome::skipped(),
+                    Ok(true) => self.run_item(prt, task, module, args, h, &mut ctx, &mut shared).await,
+                }
+            }
+            Some(spec) => {
+                let items = self.templater.render_value(&spec.value, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string()).and_then(|v| loops::items(spec, v));
+                match items {
+                    Err(e) => ItemOutcome::failed(e),
+                    Ok(items) => self.run_loop(prt, task, module, args, h, &mut ctx, items, &mut shared, header).await,
+                }
+            }
+        };
+        self.finish_task(prt, task, h, host, header, outcome, &mut shared, &ctx);
+        shared
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_loop(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, items: Vec<Value>, shared: &mut Map<String, Value>, header: Option<&str>) -> ItemOutcome {
+        let lv = &task.loop_control.loop_var;
+        let mut results = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut diffs = Vec::new();
+        let task_name = task.display_name();
+        for (i, item) in items.into_iter().enumerate() {
+            ctx.insert(lv.clone(), item.clone());
+            if let Some(iv) = &task.loop_control.index_var {
+                ctx.insert(iv.clone(), Value::from(i));
+            }
+            let cval = Value::Object(ctx.clone());
+            let r = match conditions::all_true(&self.templater, &task.when, &cval) {
+                Err(e) => ItemOutcome::failed(e.to_string()),
+                Ok(false) => ItemOutcome::skipped(),
+                Ok(true) => self.run_item(prt, task, module, args, h, ctx, shared).await,
+            };
+            if r.status == Status::Unreachable {
+                return r;
+            }
+            let label = match &task.loop_control.label {
+                Some(l) => self.templater.render_value(l, &cval, &task.origin).map(|v| loops::label(&v)).unwrap_or_else(|_| loops::label(&item)),
+                None => loops::label(&item),
+            };
+            let label = if task.no_log { "None".to_string() } else { label };
+            let msg = if task.no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
+            let ev = Event { play: &prt.play.name, task: &task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false };
+            self.out.event(header, &ev);
+            any_changed |= r.status == Status::Changed;
+            any_failed |= r.status == Status::Failed;
+            all_skipped &= r.status == Status::Skipped;
+            diffs.extend(r.diff);
+            let mut d = r.data;
+            d.insert("item".into(), item);
+            d.insert("ansible_loop_var".into(), Value::String(lv.clone()));
+            results.push(Value::Object(d));
+        }
+        ctx.remove(lv);
+        let mut data = Map::new();
+        data.insert("changed".into(), Value::Bool(any_changed));
+        data.insert("failed".into(), Value::Bool(any_failed));
+        let msg = if any_failed { "One or more items failed" } else { "All items completed" };
+        data.insert("msg".into(), Value::String(msg.into()));
+        if all_skipped {
+            data.insert("skipped".into(), Value::Bool(true));
+        }
+        data.insert("results".into(), Value::Array(results));
+        let status = if any_failed {
+            Status::Failed
+        } else if all_skipped {
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        ItemOutcome { status, msg: msg.into(), diff: diffs, data, set_facts: Map::new() }
+    }
+
+    /// One module run with until/retries, changed_when and failed_when.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_item(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, shared: &mut Map<String, Value>) -> ItemOutcome {
+        let retries = match &task.until {
+            Some(_) => self.num(&task.retries, ctx, task, 3).max(1),
+            None => 1,
+        };
+        let delay = self.num(&task.delay, ctx, task, 5);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut r = self.exec_once(prt, task, module, args, h, ctx).await;
+            if r.status == Status::Unreachable {
+                return r;
+            }
+            // Facts set by this item are visible to the next items and conditions.
+            for (k, v) in &r.set_facts {
+                if !self.extra.contains_key(k) {
+                    ctx.insert(k.clone(), v.clone());
+                }
+                shared.insert(k.clone(), v.clone());
+            }
+            if let Some(reg) = &task.register {
+                ctx.insert(reg.clone(), Value::Object(r.data.clone()));
+            }
+            if let Err(e) = self.apply_changed_failed_when(task, &mut r, ctx) {
+                return ItemOutcome::failed(e);
+            }
+            let Some(until) = &task.until else { return r };
+            if task.until.is_some() {
+                r.data.insert("attempts".into(), Value::from(attempt));
+            }
+            if let Some(reg) = &task.register {
+                ctx.insert(reg.clone(), Value::Object(r.data.clone()));
+            }
+            match conditions::eval(&self.templater, until, &Value::Object(ctx.clone())) {
+                Ok(true) => return r,
+                Ok(false) if attempt < retries => {
+                    tokio::time::sleep(Duration::from_secs(delay)).await;
+                }
+                Ok(false) => {
+                    r.status = Status::Failed;
+                    r.msg = format!("Retried {retries} times and `until` never held");
+                    r.data.insert("failed".into(), Value::Bool(true));
+                    r.data.insert("msg".into(), Value::String(r.msg.clone()));
+                    return r;
+                }
+                Err(e) => return ItemOutcome::failed(e.to_string()),
+            }
+        }
+    }
+
+    fn num(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(v) => match self.templater.render_value(v, &Value::Object(ctx.clone()), &task.origin) {
+                Ok(Value::Number(n)) => n.as_u64().unwrap_or(default),
+                Ok(Value::String(s)) => s.trim().parse().unwrap_or(default),
+                _ => default,
+            },
+        }
+    }
+
+    fn apply_changed_failed_when(&self, task: &Task, r: &mut ItemOutcome, ctx: &Map<String, Value>) -> Result<(), String> {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return Ok(());
+        }
+        let cval = Value::Object(ctx.clone());
+        if let Some(c) = &task.changed_when {
+            let changed = conditions::eval(&self.templater, c, &cval).map_err(|e| e.to_string())?;
+            r.data.insert("changed".into(), Value::Bool(changed));
+            if r.status != Status::Failed && r.status != Status::Skipped {
+                r.status = if changed { Status::Changed } else { Status::Ok };
+            }
+        }
+        if let Some(c) = &task.failed_when {
+            let failed = conditions::eval(&self.templater, c, &cval).map_err(|e| e.to_string())?;
+            r.data.insert("failed_when_result".into(), Value::Bool(failed));
+            r.data.insert("failed".into(), Value::Bool(failed));
+            if failed {
+                r.status = Status::Failed;
+                if r.msg.is_empty() {
+                    r.msg = "failed_when condition is true".into();
+                }
+            } else if r.status == Status::Failed {
+                let changed = r.data.get("changed").and_then(Value::as_bool).unwrap_or(false);
+                r.status = if changed { Status::Changed } else { Status::Ok };
+            }
+        }
+        Ok(())
+    }
+
+    /// Render the arguments and run the module (or control module) once.
+    async fn exec_once(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
+        let cval = minijinja::Value::from_serialize(ctx);
+        let rendered = match self.templater.render_value_in(args, &cval, &task.origin) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => Map::new(),
+            Err(e) => return ItemOutcome::failed(e.to_string()),
+        };
+        let args: Map<String, Value> = rendered.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).collect();
+        let check = task.check_mode.unwrap_or(self.opts.check);
+        match module {
+            "set_fact" => return super::control::set_fact(args),
+            "debug" => return super::control::debug(&self.templater, args, ctx, task),
+            "assert" => return super::control::assert(&self.templater, args, ctx, task),
+            "fail" => return ItemOutcome::failed(args.get("msg").and_then(Value::as_str).unwrap_or("Failed as requested from task").to_string()),
+            "include_vars" => return super::control::include_vars(args, task, &self.playbook_dir),
+            _ => {}
+        }
+        let conn = match self.connection(prt, task, h, ctx).await {
+            Ok(c) => c,
+            Err(msg) => {
+                let mut o = ItemOutcome::failed(msg);
+                o.status = Status::Unreachable;
+                return o;
+            }
+        };
+        let become_on = task.become_.or(prt.play.become_).or_else(|| ctx.get("ansible_become").map(truthy)).unwrap_or(false);
+        let become_user = become_on.then(|| {
+            task.become_user.clone().or_else(|| prt.play.become_user.clone()).or_else(|| ctx.get("ansible_become_user").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| "root".into())
+        });
+        let env = match self.environment(task, &cval) {
+            Ok(e) => e,
+            Err(e) => return ItemOutcome::failed(e),
+        };
+        let conn: Arc<dyn Connection> = if env.is_empty() { conn } else { Arc::new(EnvConnection { inner: conn, env }) };
+        if module == "reboot" {
+            return super::control::reboot(self, &conn, become_user.as_deref(), args, check, h, prt, ctx).await;
+        }
+        let vars = Value::Object(ctx.clone());
+        let mut search_dirs = Vec::new();
+        if let Some(r) = &task.role {
+            search_dirs.extend(r.search_dirs());
+        }
+        search_dirs.push(self.playbook_dir.join("files"));
+        search_dirs.push(self.playbook_dir.join("templates"));
+        search_dirs.push(self.playbook_dir.clone());
+        let mctx = ModuleCtx {
+            conn: &*conn,
+            become_user: become_user.as_deref(),
+            check,
+            diff: task.diff.unwrap_or(self.opts.diff),
+            vars: &vars,
+            templater: &self.templater,
+            search_dirs,
+        };
+        match crate::modules::run_module(module, &args, &mctx).await {
+            Ok(r) => {
+                let facts = r.data.get("ansible_facts").and_then(Value::as_object).cloned();
+                let mut o = ItemOutcome::from_module(r);
+                if let Some(f) = facts {
+                    let mut m = Map::new();
+                    crate::facts::absorb(&mut m, &f);
+                    o.set_facts = m;
+                }
+                o
+            }
+            Err(e) => match e.downcast_ref::<mdxconf_transport::TransportError>() {
+                Some(te @ mdxconf_transport::TransportError::Unreachable { .. }) => {
+                    let mut o = ItemOutcome::failed(te.to_string());
+                    o.status = Status::Unreachable;
+                    o
+                }
+                _ => ItemOutcome::failed(format!("{e:#}")),
+            },
+        }
+    }
+
+    /// The task's merged `environment:` (each entry a mapping or a template yielding one).
+    fn environment(&self, task: &Task, ctx: &minijinja::Value) -> Result<Vec<(String, String)>, String> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for e in &task.environment {
+            let v = self.templater.render_value_in(e, ctx, &task.origin).map_err(|e| e.to_string())?;
+            let Value::Object(m) = v else { return Err("environment must be a mapping".into()) };
+            for (k, v) in m {
+                let s = match v {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.retain(|(a, _)| *a != k);
+                out.push((k, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The host's persistent connection (opened on first use), or localhost for `delegate_to: localhost`.
+    pub async fn connection(&self, prt: &PlayRt<'_>, task: &Task, h: usize, ctx: &Map<String, Value>) -> Result<Arc<dyn Connection>, String> {
+        if let Some(d) = &task.delegate_to {
+            let d = self.templater.render_str(d, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string())?;
+            if matches!(d.as_str(), "localhost" | "127.0.0.1") {
+                return Ok(mdxconf_transport::local("localhost"));
+            }
+            if d != self.hosts[h].name {
+                return Err(format!("delegate_to: only `localhost` is supported (got `{d}`)"));
+            }
+        }
+        if let Some(c) = self.hosts[h].lock().conn.clone() {
+            return Ok(c);
+        }
+        let name = self.hosts[h].name.clone();
+        match connect::open(&name, ctx, prt.play.connection.as_deref(), prt.play.remote_user.as_deref(), self.opts.accept_new_host_keys).await {
+            Ok(c) => {
+                self.hosts[h].lock().conn = Some(c.clone());
+                Ok(c)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Counters, status, register, notify and output for a finished task.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_task(&self, prt: &PlayRt, task: &Task, h: usize, host: &str, header: Option<&str>, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
+        let module = task.module_name();
+        let ignored = o.status == Status::Failed && task.ignore_errors;
+        {
+            let mut st = self.hosts[h].lock();
+            match o.status {
+                Status::Ok => st.stats.ok += 1,
+                Status::Changed => {
+                    st.stats.ok += 1;
+                    st.stats.changed += 1;
+                }
+                Status::Skipped => st.stats.skipped += 1,
+                Status::Failed if ignored => st.stats.ignored += 1,
+                Status::Failed => {
+                    st.stats.failed += 1;
+                    st.status = HostStatus::Failed;
+                    st.facts.insert("ansible_failed_result".into(), Value::Object(o.data.clone()));
+                    let mut ft = Map::new();
+                    ft.insert("name".into(), Value::String(task.display_name()));
+                    st.facts.insert("ansible_failed_task".into(), Value::Object(ft));
+                }
+                Status::Unreachable => {
+                    st.stats.unreachable += 1;
+                    st.status = HostStatus::Unreachable;
+                }
+            }
+            for (k, v) in &o.set_facts {
+                st.facts.insert(k.clone(), v.clone());
+            }
+            if let Some(reg) = &task.register {
+                if o.status != Status::Unreachable {
+                    st.facts.insert(reg.clone(), Value::Object(o.data.clone()));
+                    shared.insert(reg.clone(), Value::Object(o.data.clone()));
+                }
+            }
+            if o.status == Status::Changed && !task.notify.is_empty() {
+                let cval = Value::Object(ctx.clone());
+                for n in &task.notify {
+                    let n = self.templater.render_str(n, &cval, &task.origin).unwrap_or_else(|_| n.clone());
+                    if !st.notified.contains(&n) {
+                        st.notified.push(n);
+                    }
+                }
+            }
+        }
+        for (k, v) in std::mem::take(&mut o.set_facts) {
+            shared.insert(k, v);
+        }
+        let task_name = task.display_name();
+        let looped = task.loop_.is_some() && o.data.contains_key("results");
+        let msg = if task.no_log && o.status != Status::Skipped { NO_LOG_MSG.to_string() } else { o.msg.clone() };
+        let ev = Event {
+            play: &prt.play.name,
+            task: &task_name,
+            module,
+            host,
+            status: o.status,
+            msg: &msg,
+            item: None,
+            diff: if task.no_log { &[] } else { &o.diff },
+            data: (!task.no_log).then_some(&o.data),
+            ignored,
+            loop_summary: looped,
+        };
+        self.out.event(header, &ev);
+    }
+}
+
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on" | "y"),
+        Value::Number(n) => n.as_f64().unwrap_or(0.0) != 0.0,
+        _ => false,
+    }
+}

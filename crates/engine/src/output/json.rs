@@ -1,0 +1,36 @@
+//! `--format json`: `{"results": [{play, host, task, module, status, msg, diff}...], "recap": {...}}`.
+use super::{Event, Status};
+use crate::modules::Diff;
+use crate::run::RunSummary;
+
+#[derive(Debug, serde::Serialize)]
+pub struct JsonResult {
+    pub play: String,
+    pub host: String,
+    pub task: String,
+    pub module: String,
+    pub status: Status,
+    pub msg: String,
+    pub diff: Vec<Diff>,
+    pub ignored: bool,
+}
+
+impl JsonResult {
+    pub fn from_event(ev: &Event) -> Self {
+        JsonResult {
+            play: ev.play.to_string(),
+            host: ev.host.to_string(),
+            task: ev.task.to_string(),
+            module: ev.module.to_string(),
+            status: ev.status,
+            msg: ev.msg.to_string(),
+            diff: ev.diff.to_vec(),
+            ignored: ev.ignored,
+        }
+    }
+}
+
+pub fn print(results: Vec<JsonResult>, summary: &RunSummary) {
+    let doc = serde_json::json!({ "results": results, "recap": summary.hosts });
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+}

@@ -1,0 +1,173 @@
+//! One play: hosts pattern, play-level settings, roles, task sections and handlers.
+use super::role::{self, RoleCtx};
+use super::task::{mentions_magic, parse_tasks, Cond, Inherit, Task};
+use super::{bool_of, err_at, load_vars_file, map_entries, seq_items, str_list, str_of, vars_map, LoadCtx};
+use mdxconf_config::error::ConfigError;
+use mdxconf_config::yaml::{Node, Origin};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct Play {
+    pub name: String,
+    pub hosts: String,
+    pub origin: Origin,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub remote_user: Option<String>,
+    pub connection: Option<String>,
+    pub gather_facts: bool,
+    pub vars: Map<String, Value>,
+    /// Static vars_files, merged in order.
+    pub vars_files: Map<String, Value>,
+    /// vars_files entries with templated names, rendered per host at play start.
+    pub vars_files_dynamic: Vec<(String, Origin)>,
+    /// pre_tasks, roles + tasks, post_tasks: handlers are flushed after each section.
+    pub sections: Vec<Vec<Task>>,
+    pub handlers: Vec<Task>,
+    pub roles: Vec<Arc<RoleCtx>>,
+    pub strategy: Option<String>,
+    pub tags: Vec<String>,
+    pub needs_magic: bool,
+}
+
+impl Play {
+    pub fn all_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.sections.iter().flatten()
+    }
+}
+
+const PLAY_KEYWORDS: &[&str] = &[
+    "name", "hosts", "become", "become_user", "become_method", "gather_facts", "vars", "vars_files", "roles", "pre_tasks",
+    "tasks", "post_tasks", "handlers", "tags", "strategy", "serial", "any_errors_fatal", "max_fail_percentage",
+    "remote_user", "connection", "environment", "check_mode", "diff", "no_log", "ignore_errors", "collections",
+    "module_defaults", "force_handlers", "order", "gather_subset", "gather_timeout", "run_once", "ignore_unreachable",
+    "throttle", "timeout",
+];
+
+pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
+    let entries = map_entries(n, "a play")?;
+    for (k, ko, _) in &entries {
+        if !PLAY_KEYWORDS.contains(k) {
+            let hint = if super::task::canonical_module(k).is_some() { " (module calls belong under `tasks:`)" } else { "" };
+            return Err(err_at(ko, format!("unknown play keyword `{k}`{hint}")));
+        }
+    }
+    let get = |k: &str| entries.iter().find(|(key, ..)| *key == k).map(|(_, _, v)| *v);
+    let hosts = match get("hosts") {
+        Some(h) => match h.to_value() {
+            Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>().join(":"),
+            _ => str_of(h)?,
+        },
+        None => return Err(err_at(&n.origin, "play has no `hosts:`")),
+    };
+    super::validate::check_task_templates_keys(n, &["name", "hosts", "vars"])?;
+    role::begin_play(ctx);
+
+    let mut inh = Inherit { dirs: vec![ctx.playbook_dir.clone()], ..Default::default() };
+    if let Some(t) = get("tags") {
+        inh.tags = str_list(t)?;
+    }
+    if let Some(b) = get("become") {
+        inh.become_ = Some(bool_of(b)?);
+    }
+    if let Some(u) = get("become_user") {
+        inh.become_user = Some(str_of(u)?);
+    }
+    if let Some(e) = get("environment") {
+        inh.environment.push(e.to_value());
+    }
+    if let Some(c) = get("check_mode") {
+        inh.check_mode = Some(bool_of(c)?);
+    }
+    if let Some(d) = get("diff") {
+        inh.diff = Some(bool_of(d)?);
+    }
+    if let Some(x) = get("no_log") {
+        inh.no_log = bool_of(x)?;
+    }
+    if let Some(x) = get("ignore_errors") {
+        inh.ignore_errors = bool_of(x)?;
+    }
+    let vars = get("vars").map(|v| vars_map(v, "vars")).transpose()?.unwrap_or_default();
+    let mut vars_files = Map::new();
+    let mut vars_files_dynamic = Vec::new();
+    if let Some(vf) = get("vars_files") {
+        for item in seq_items(vf, "vars_files")? {
+            let f = str_of(item)?;
+            if f.contains("{{") {
+                vars_files_dynamic.push((f, item.origin.clone()));
+                continue;
+            }
+            let p = ctx.playbook_dir.join(&f);
+            if !p.is_file() {
+                return Err(err_at(&item.origin, format!("vars file `{f}` not found (relative to {})", ctx.playbook_dir.display())));
+            }
+            vars_files.extend(load_vars_file(&p)?);
+        }
+    }
+
+    let mut handlers = Vec::new();
+    let mut sections = Vec::new();
+    let pre = get("pre_tasks").map(|t| parse_tasks(t, &inh, ctx, &mut handlers)).transpose()?.unwrap_or_default();
+    sections.push(pre);
+
+    let mut main = Vec::new();
+    if let Some(rs) = get("roles") {
+        for r in seq_items(rs, "roles")? {
+            let (name, params) = role::role_ref(r)?;
+            let mut rinh = inh.clone();
+            if let Some(w) = r.get("when") {
+                rinh.when.push(Cond { expr: w.to_value(), origin: w.origin.clone() });
+            }
+            if let Some(t) = r.get("tags") {
+                for tag in str_list(t)? {
+                    if !rinh.tags.contains(&tag) {
+                        rinh.tags.push(tag);
+                    }
+                }
+            }
+            if let Some(b) = r.get("become") {
+                rinh.become_ = Some(bool_of(b)?);
+            }
+            if let Some(u) = r.get("become_user") {
+                rinh.become_user = Some(str_of(u)?);
+            }
+            let tasks_from = r.get("tasks_from").map(str_of).transpose()?.unwrap_or_else(|| "main".into());
+            main.extend(role::expand_role(&name, &tasks_from, params, &r.origin, &rinh, ctx, &mut handlers)?);
+        }
+    }
+    if let Some(t) = get("tasks") {
+        main.extend(parse_tasks(t, &inh, ctx, &mut handlers)?);
+    }
+    sections.push(main);
+    let post = get("post_tasks").map(|t| parse_tasks(t, &inh, ctx, &mut handlers)).transpose()?.unwrap_or_default();
+    sections.push(post);
+    if let Some(h) = get("handlers") {
+        let mut nested = Vec::new();
+        handlers.extend(parse_tasks(h, &inh, ctx, &mut nested)?);
+        handlers.extend(nested);
+    }
+    let roles = role::end_play(ctx);
+    let needs_magic = mentions_magic(&Value::Object(vars.clone())) || mentions_magic(&Value::Object(vars_files.clone()));
+    Ok(Play {
+        name: get("name").map(str_of).transpose()?.unwrap_or_else(|| hosts.clone()),
+        hosts,
+        origin: n.origin.clone(),
+        become_: inh.become_,
+        become_user: inh.become_user,
+        remote_user: get("remote_user").map(str_of).transpose()?,
+        connection: get("connection").map(str_of).transpose()?,
+        gather_facts: get("gather_facts").map(bool_of).transpose()?.unwrap_or(true),
+        vars,
+        vars_files,
+        vars_files_dynamic,
+        sections,
+        handlers,
+        roles,
+        strategy: get("strategy").map(str_of).transpose()?,
+        tags: inh.tags,
+        needs_magic,
+    })
+}

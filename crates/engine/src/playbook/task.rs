@@ -1,0 +1,549 @@
+//! Tasks: keywords, the module call, blocks and includes. Block/role/import attributes are
+//! inherited at parse time so the executor sees flat, self-describing tasks.
+use super::role::{self, RoleCtx};
+use super::validate;
+use super::{bool_of, err_at, map_entries, seq_items, str_list, str_of, LoadCtx};
+use mdxconf_config::error::ConfigError;
+use mdxconf_config::yaml::{self, Node, Origin};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A condition (`when`, `changed_when`, ...) and where it was written.
+#[derive(Debug, Clone)]
+pub struct Cond {
+    pub expr: Value,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoopKind {
+    /// `loop:` and `with_list:`: the list as is
+    List,
+    /// `with_items:`: flattened one level
+    Items,
+    /// `with_dict:`: dict2items
+    Dict,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    pub kind: LoopKind,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoopControl {
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub label: Option<Value>,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl { loop_var: "item".into(), index_var: None, label: None }
+    }
+}
+
+#[derive(Debug)]
+pub enum TaskKind {
+    /// A module call (control modules such as set_fact/assert/meta included). `name` is canonical.
+    Module { name: String, args: Value },
+    Block { block: Vec<Task>, rescue: Vec<Task>, always: Vec<Task> },
+    /// `include_tasks`/`include_role` with a static path: `when`/`loop` gate the include as a whole.
+    Include { tasks: Vec<Task> },
+    /// `include_tasks` whose file name is templated: resolved per host at run time.
+    IncludeDynamic { file: String, dirs: Vec<PathBuf> },
+}
+
+/// One task with all inherited attributes resolved.
+#[derive(Debug)]
+pub struct Task {
+    pub name: Option<String>,
+    pub kind: TaskKind,
+    pub origin: Origin,
+    pub when: Vec<Cond>,
+    pub loop_: Option<LoopSpec>,
+    pub loop_control: LoopControl,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub tags: Vec<String>,
+    pub ignore_errors: bool,
+    pub changed_when: Option<Cond>,
+    pub failed_when: Option<Cond>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub no_log: bool,
+    pub until: Option<Cond>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub environment: Vec<Value>,
+    pub run_once: bool,
+    pub delegate_to: Option<String>,
+    pub vars: Arc<Map<String, Value>>,
+    pub role: Option<Arc<RoleCtx>>,
+    /// The task (or its role's vars) mentions hostvars/groups/play_hosts: the executor only builds
+    /// those (O(hosts)) variables for tasks that need them.
+    pub needs_magic: bool,
+}
+
+impl Task {
+    /// The name shown in `TASK [...]` headers.
+    pub fn display_name(&self) -> String {
+        let base = match (&self.name, &self.kind) {
+            (Some(n), _) => n.clone(),
+            (None, TaskKind::Module { name, .. }) => name.clone(),
+            (None, TaskKind::Block { .. }) => "block".into(),
+            (None, TaskKind::Include { .. } | TaskKind::IncludeDynamic { .. }) => "include_tasks".into(),
+        };
+        match &self.role {
+            Some(r) => format!("{} : {}", r.name, base),
+            None => base,
+        }
+    }
+    pub fn module_name(&self) -> &str {
+        match &self.kind {
+            TaskKind::Module { name, .. } => name,
+            TaskKind::Block { .. } => "block",
+            _ => "include_tasks",
+        }
+    }
+}
+
+/// Attributes a block, role or import passes down to its tasks.
+#[derive(Debug, Clone, Default)]
+pub struct Inherit {
+    pub when: Vec<Cond>,
+    pub tags: Vec<String>,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub environment: Vec<Value>,
+    pub vars: Arc<Map<String, Value>>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub no_log: bool,
+    pub ignore_errors: bool,
+    pub run_once: bool,
+    pub delegate_to: Option<String>,
+    pub role: Option<Arc<RoleCtx>>,
+    /// Directories for relative include paths (current file's dir first).
+    pub dirs: Vec<PathBuf>,
+    /// Include depth, to stop recursive includes.
+    pub depth: usize,
+}
+
+const TASK_KEYWORDS: &[&str] = &[
+    "name", "when", "loop", "with_items", "with_list", "with_dict", "loop_control", "register", "notify", "listen",
+    "become", "become_user", "become_method", "tags", "ignore_errors", "ignore_unreachable", "changed_when",
+    "failed_when", "check_mode", "diff", "no_log", "until", "retries", "delay", "environment", "run_once",
+    "delegate_to", "delegate_facts", "vars", "args", "block", "rescue", "always", "any_errors_fatal", "throttle",
+    "timeout", "debugger", "collections", "module_defaults", "remote_user", "connection", "local_action", "action",
+];
+
+/// Executor-handled control modules (canonical names).
+pub const CONTROL_MODULES: &[&str] = &[
+    "set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks",
+    "include_role", "import_role",
+];
+
+/// Canonical module name: control modules first, then the module registry.
+pub fn canonical_module(key: &str) -> Option<String> {
+    let short = key.strip_prefix("ansible.builtin.").or_else(|| key.strip_prefix("ansible.legacy.")).unwrap_or(key);
+    if CONTROL_MODULES.contains(&short) {
+        return Some(short.to_string());
+    }
+    crate::modules::canonical_name(key).map(str::to_string)
+}
+
+/// Parse a list of task nodes.
+pub fn parse_tasks(n: &Node, inh: &Inherit, ctx: &LoadCtx, handlers_out: &mut Vec<Task>) -> Result<Vec<Task>, ConfigError> {
+    let mut out = Vec::new();
+    for item in seq_items(n, "a task list")? {
+        parse_task_into(item, inh, ctx, &mut out, handlers_out)?;
+    }
+    Ok(out)
+}
+
+/// Load a task file (include/import) and parse it with `inh`.
+pub fn load_task_file(path: &Path, inh: &Inherit, ctx: &LoadCtx, handlers_out: &mut Vec<Task>) -> Result<Vec<Task>, ConfigError> {
+    let root = yaml::load_nodes(path)?;
+    let mut inh = inh.clone();
+    if let Some(d) = path.parent() {
+        inh.dirs.insert(0, d.to_path_buf());
+    }
+    parse_tasks(&root, &inh, ctx, handlers_out)
+}
+
+fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, handlers_out: &mut Vec<Task>) -> Result<(), ConfigError> {
+    let entries = map_entries(n, "a task")?;
+    // Find the action: block, a module, or an include/import.
+    let mut action: Option<(&str, &Origin, &Node, String)> = None;
+    let mut is_block = false;
+    for (k, ko, v) in &entries {
+        if *k == "block" {
+            is_block = true;
+            continue;
+        }
+        if TASK_KEYWORDS.contains(k) {
+            continue;
+        }
+        match canonical_module(k) {
+            Some(canon) => {
+                if let Some((prev, ..)) = action {
+                    return Err(err_at(ko, format!("conflicting action statements: `{prev}` and `{k}` in one task")));
+                }
+                action = Some((k, ko, v, canon));
+            }
+            None => return Err(err_at(ko, format!("unknown module or task keyword `{k}`"))),
+        }
+    }
+    if is_block && action.is_some() {
+        return Err(err_at(&n.origin, "a task cannot have both `block` and a module"));
+    }
+    if !is_block && action.is_none() {
+        return Err(err_at(&n.origin, "task has no module or action (expected e.g. `copy:`, `command:` or `block:`)"));
+    }
+    let get = |k: &str| entries.iter().find(|(key, ..)| *key == k).map(|(_, _, v)| *v);
+
+    // Template syntax of everything in the task.
+    validate::check_task_templates(n)?;
+
+    let mut own = inh.clone();
+    own.depth = inh.depth;
+    let mut when = inh.when.clone();
+    if let Some(w) = get("when") {
+        when.push(Cond { expr: w.to_value(), origin: w.origin.clone() });
+    }
+    let mut tags = inh.tags.clone();
+    if let Some(t) = get("tags") {
+        for tag in str_list(t)? {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    if let Some(b) = get("become") {
+        own.become_ = Some(bool_of(b)?);
+    }
+    if let Some(u) = get("become_user") {
+        own.become_user = Some(str_of(u)?);
+    }
+    if let Some(e) = get("environment") {
+        own.environment.push(e.to_value());
+    }
+    if let Some(v) = get("vars") {
+        let mut m = (*inh.vars).clone();
+        m.extend(super::vars_map(v, "vars")?);
+        own.vars = Arc::new(m);
+    }
+    if let Some(c) = get("check_mode") {
+        own.check_mode = Some(bool_of(c)?);
+    }
+    if let Some(d) = get("diff") {
+        own.diff = Some(bool_of(d)?);
+    }
+    if let Some(x) = get("no_log") {
+        own.no_log = bool_of(x)?;
+    }
+    if let Some(x) = get("ignore_errors") {
+        own.ignore_errors = bool_of(x)?;
+    }
+    if let Some(x) = get("run_once") {
+        own.run_once = bool_of(x)?;
+    }
+    if let Some(x) = get("delegate_to") {
+        own.delegate_to = Some(str_of(x)?);
+    }
+    let name = get("name").map(str_of).transpose()?;
+    let cond = |k: &str| get(k).map(|v| Cond { expr: v.to_value(), origin: v.origin.clone() });
+
+    let mut loop_ = None;
+    for (key, kind) in [("loop", LoopKind::List), ("with_list", LoopKind::List), ("with_items", LoopKind::Items), ("with_dict", LoopKind::Dict)] {
+        if let Some(v) = get(key) {
+            if loop_.is_some() {
+                return Err(err_at(&v.origin, "only one of loop/with_* per task"));
+            }
+            loop_ = Some(LoopSpec { kind, value: v.to_value() });
+        }
+    }
+    let mut loop_control = LoopControl::default();
+    if let Some(lc) = get("loop_control") {
+        for (k, ko, v) in map_entries(lc, "loop_control")? {
+            match k {
+                "loop_var" => loop_control.loop_var = str_of(v)?,
+                "index_var" => loop_control.index_var = Some(str_of(v)?),
+                "label" => loop_control.label = Some(v.to_value()),
+                "pause" | "extended" => {}
+                _ => return Err(err_at(ko, format!("unknown loop_control key `{k}`"))),
+            }
+        }
+    }
+
+    let mut task = Task {
+        name,
+        kind: TaskKind::Block { block: vec![], rescue: vec![], always: vec![] },
+        origin: n.origin.clone(),
+        when,
+        loop_,
+        loop_control,
+        register: get("register").map(str_of).transpose()?,
+        notify: get("notify").map(str_list).transpose()?.unwrap_or_default(),
+        listen: get("listen").map(str_list).transpose()?.unwrap_or_default(),
+        become_: own.become_,
+        become_user: own.become_user.clone(),
+        tags: tags.clone(),
+        ignore_errors: own.ignore_errors,
+        changed_when: cond("changed_when"),
+        failed_when: cond("failed_when"),
+        check_mode: own.check_mode,
+        diff: own.diff,
+        no_log: own.no_log,
+        until: cond("until"),
+        retries: get("retries").map(Node::to_value),
+        delay: get("delay").map(Node::to_value),
+        environment: own.environment.clone(),
+        run_once: own.run_once,
+        delegate_to: own.delegate_to.clone(),
+        vars: own.vars.clone(),
+        role: inh.role.clone(),
+        needs_magic: false,
+    };
+    task.needs_magic = mentions_magic(&n.to_value()) || task.role.as_ref().is_some_and(|r| r.needs_magic);
+
+    if is_block {
+        // Children inherit the block's when/tags/become/...; the block itself is never "when"-gated.
+        let mut child = own.clone();
+        child.when = task.when.clone();
+        child.tags = tags;
+        let block = parse_tasks(get("block").unwrap(), &child, ctx, handlers_out)?;
+        let rescue = get("rescue").map(|r| parse_tasks(r, &child, ctx, handlers_out)).transpose()?.unwrap_or_default();
+        let always = get("always").map(|r| parse_tasks(r, &child, ctx, handlers_out)).transpose()?.unwrap_or_default();
+        task.when.clear();
+        task.kind = TaskKind::Block { block, rescue, always };
+        out.push(task);
+        return Ok(());
+    }
+
+    let (key, key_origin, argnode, canon) = action.unwrap();
+    let _ = key;
+    let args = merge_args(&canon, argnode, get("args"))?;
+    match canon.as_str() {
+        "import_tasks" | "include_tasks" => {
+            let file = include_file_arg(&args, key_origin)?;
+            if inh.depth > 32 {
+                return Err(err_at(key_origin, "include nesting deeper than 32 (recursive include?)"));
+            }
+            let mut child = own.clone();
+            child.tags = tags;
+            child.depth = inh.depth + 1;
+            if file.contains("{{") || file.contains("{%") {
+                if canon == "import_tasks" {
+                    return Err(err_at(key_origin, "import_tasks needs a static file name (use include_tasks for templated names)"));
+                }
+                task.kind = TaskKind::IncludeDynamic { file, dirs: inh.dirs.clone() };
+                out.push(task);
+                return Ok(());
+            }
+            let path = resolve_rel(&file, &inh.dirs, ctx).ok_or_else(|| err_at(key_origin, format!("task file `{file}` not found (looked in {})", show_dirs(&inh.dirs, ctx))))?;
+            if canon == "import_tasks" {
+                // Static: the import's when/tags apply to every imported task.
+                child.when = task.when.clone();
+                out.extend(load_task_file(&path, &child, ctx, handlers_out)?);
+            } else {
+                // Dynamic: when/loop gate the include; included tasks only inherit tags/become/vars.
+                child.when = inh.when.clone();
+                let tasks = load_task_file(&path, &child, ctx, handlers_out)?;
+                task.kind = TaskKind::Include { tasks };
+                out.push(task);
+            }
+            Ok(())
+        }
+        "import_role" | "include_role" => {
+            let obj = args.as_object().cloned().unwrap_or_default();
+            let rname = obj.get("name").and_then(Value::as_str).ok_or_else(|| err_at(key_origin, format!("{canon} needs `name:`")))?;
+            let tasks_from = obj.get("tasks_from").and_then(Value::as_str).unwrap_or("main");
+            let params = obj.get("vars").and_then(Value::as_object).cloned().unwrap_or_default();
+            let mut child = own.clone();
+            child.tags = tags;
+            child.depth = inh.depth + 1;
+            child.when = if canon == "import_role" { task.when.clone() } else { inh.when.clone() };
+            let tasks = role::expand_role(rname, tasks_from, params, key_origin, &child, ctx, handlers_out)?;
+            if canon == "import_role" {
+                out.extend(tasks);
+            } else {
+                task.kind = TaskKind::Include { tasks };
+                out.push(task);
+            }
+            Ok(())
+        }
+        _ => {
+            validate::check_module_args(&canon, &args, key_origin, &task, &inh.dirs, ctx)?;
+            task.kind = TaskKind::Module { name: canon, args };
+            out.push(task);
+            Ok(())
+        }
+    }
+}
+
+/// Module arguments: a mapping, a free-form string (`command: ls -l`), or `k=v` pairs; plus `args:`.
+pub fn merge_args(module: &str, n: &Node, extra: Option<&Node>) -> Result<Value, ConfigError> {
+    let mut m = match n.to_value() {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        Value::String(s) => parse_free_form(module, &s),
+        other => {
+            if matches!(module, "include_tasks" | "import_tasks") {
+                let mut m = Map::new();
+                m.insert("file".into(), Value::String(other.to_string()));
+                m
+            } else {
+                return Err(err_at(&n.origin, format!("arguments of `{module}` must be a mapping or a string")));
+            }
+        }
+    };
+    if let Some(e) = extra {
+        for (k, v) in super::vars_map(e, "args")? {
+            m.entry(k).or_insert(v);
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+/// Modules whose string argument is a command line (kept whole in `_raw_params`, with leading
+/// `k=v` options such as `creates=`/`chdir=` extracted as Ansible does).
+const FREE_FORM: &[&str] = &["command", "shell", "raw", "script"];
+
+fn parse_free_form(module: &str, s: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    match module {
+        "include_tasks" | "import_tasks" | "include_vars" => {
+            m.insert("file".into(), Value::String(s.trim().to_string()));
+            return m;
+        }
+        "debug" | "fail" if !s.contains('=') => {
+            m.insert("msg".into(), Value::String(s.to_string()));
+            return m;
+        }
+        "meta" => {
+            m.insert("_raw_params".into(), Value::String(s.trim().to_string()));
+            return m;
+        }
+        _ => {}
+    }
+    let free = FREE_FORM.contains(&module);
+    let mut rest = Vec::new();
+    for word in split_words(s) {
+        match word.split_once('=') {
+            Some((k, v)) if is_ident(k) && (!free || FREE_FORM_OPTS.contains(&k)) => {
+                m.insert(k.to_string(), Value::String(unquote(v)));
+            }
+            _ => rest.push(word),
+        }
+    }
+    if free {
+        // Keep the original spacing of the command part: strip extracted options only.
+        let cmd = rest.join(" ");
+        if !cmd.is_empty() {
+            m.insert("_raw_params".into(), Value::String(cmd));
+        }
+    } else if !rest.is_empty() {
+        m.insert("_raw_params".into(), Value::String(rest.join(" ")));
+    }
+    m
+}
+
+const FREE_FORM_OPTS: &[&str] = &["creates", "removes", "chdir", "executable", "warn", "stdin", "argv"];
+
+fn is_ident(k: &str) -> bool {
+    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn unquote(v: &str) -> String {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Split on whitespace outside quotes and outside `{{ }}`; quotes are kept.
+fn split_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            cur.push(c);
+            if c == q {
+                quote = None;
+            }
+        } else if c == '{' && chars.get(i + 1) == Some(&'{') {
+            depth += 1;
+            cur.push_str("{{");
+            i += 1;
+        } else if c == '}' && chars.get(i + 1) == Some(&'}') && depth > 0 {
+            depth -= 1;
+            cur.push_str("}}");
+            i += 1;
+        } else if (c == '"' || c == '\'') && depth == 0 {
+            quote = Some(c);
+            cur.push(c);
+        } else if c.is_whitespace() && depth == 0 {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+        i += 1;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn include_file_arg(args: &Value, o: &Origin) -> Result<String, ConfigError> {
+    args.get("file")
+        .or_else(|| args.get("_raw_params"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| err_at(o, "include/import needs a file name"))
+}
+
+/// Resolve a relative path against the include dirs, then the playbook dir.
+pub fn resolve_rel(file: &str, dirs: &[PathBuf], ctx: &LoadCtx) -> Option<PathBuf> {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    dirs.iter().chain(std::iter::once(&ctx.playbook_dir)).map(|d| d.join(p)).find(|c| c.is_file())
+}
+
+pub fn show_dirs(dirs: &[PathBuf], ctx: &LoadCtx) -> String {
+    dirs.iter().chain(std::iter::once(&ctx.playbook_dir)).map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether a value mentions the O(hosts) magic variables.
+pub fn mentions_magic(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("hostvars") || s.contains("groups") || s.contains("play_hosts"),
+        Value::Array(a) => a.iter().any(mentions_magic),
+        Value::Object(m) => m.iter().any(|(k, v)| k == "template" || mentions_magic(v)),
+        _ => false,
+    }
+}
+
+/// Parse a node as a list of task nodes from a file: used for dynamic includes at run time.
+pub fn parse_dynamic_file(path: &Path, inh: &Inherit, ctx: &LoadCtx) -> Result<Vec<Task>, ConfigError> {
+    let mut handlers = Vec::new();
+    load_task_file(path, inh, ctx, &mut handlers)
+}

@@ -1,0 +1,44 @@
+//! Retry files: after a run with failed or unreachable hosts, `<playbook>.retry` lists them one per
+//! line; `--limit @file.retry` runs only those.
+use std::path::{Path, PathBuf};
+
+/// Where the retry file for `playbook` goes: `$MDXCONF_RETRY_DIR` or beside the playbook.
+pub fn retry_path(playbook: &Path) -> PathBuf {
+    let stem = playbook.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "playbook".into());
+    let dir = match std::env::var_os("MDXCONF_RETRY_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => playbook.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from(".")),
+    };
+    dir.join(format!("{stem}.retry"))
+}
+
+/// Write the host list atomically (temp + rename). Returns the path written.
+pub fn write(playbook: &Path, hosts: &[String]) -> std::io::Result<PathBuf> {
+    let path = retry_path(playbook);
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let tmp = path.with_extension(format!("retry.tmp{}", std::process::id()));
+    let mut text = hosts.join("\n");
+    text.push('\n');
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// Host names in a retry file (blank lines and `#` comments ignored).
+pub fn read(path: &Path) -> std::io::Result<Vec<String>> {
+    Ok(std::fs::read_to_string(path)?.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn roundtrip() {
+        let d = tempfile::tempdir().unwrap();
+        let pb = d.path().join("site.yml");
+        let p = super::write(&pb, &["a".into(), "b".into()]).unwrap();
+        assert_eq!(p, d.path().join("site.retry"));
+        assert_eq!(super::read(&p).unwrap(), vec!["a", "b"]);
+    }
+}
