@@ -89,3 +89,26 @@ fn top_level_not_a_list_is_an_error() {
     assert!(e.message.contains("expected a YAML list"), "{}", e);
     assert_eq!((e.line, e.col), (1, 1));
 }
+
+#[test]
+fn unsafe_tag_keeps_text_literal_through_templating() {
+    let v = p("pw: !unsafe 'a{{b}}%{c'\nplain: !unsafe 'no jinja'\n");
+    assert_eq!(v["plain"], json!("no jinja"));
+    let t = mdxconf_config::template::Templater::new();
+    let o = mdxconf_config::yaml::Origin::new(Path::new("t.yml"), 1, 1);
+    assert_eq!(t.render_value(&v["pw"], &json!({}), &o).unwrap(), json!("a{{b}}%{c"));
+}
+
+#[test]
+fn tags_and_yaml11_edge_scalars() {
+    // as PyYAML: `0o17` is not YAML 1.1 (string), `1:30` is base 60 (90), a MAC address stays a string
+    let v = p("a: !!str 0644\nb: 2001-01-01\nc: '~'\nd: 0o17\ne: 1:30\nf: '1:30'\ng: 00:11:22:33:44:55\n");
+    assert_eq!(v, json!({"a": "0644", "b": "2001-01-01", "c": "~", "d": "0o17", "e": 90, "f": "1:30", "g": "00:11:22:33:44:55"}));
+}
+
+#[test]
+fn tab_indentation_error_has_position() {
+    let e = parse_str("a: 1\n\tb: 2\n", Path::new("tab.yml")).unwrap_err();
+    assert!(e.to_string().starts_with("tab.yml:"), "{e}");
+    assert!(e.message.contains("tab"), "{e}");
+}

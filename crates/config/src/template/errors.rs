@@ -29,6 +29,24 @@ pub fn undefined_in_expr(expr: &str, full: &str, ctx: &Value, origin: &Origin) -
     ConfigError::at(&origin.file, origin.line, col, format!("template error: {msg} (in `{}`)", shorten(full)))
 }
 
+/// Did evaluation fail on an undefined value that is immediately tested with `is defined`,
+/// `is undefined` or passed to `default`/`d`? (There Ansible gives false / the default.)
+pub fn guarded_undefined(e: &minijinja::Error, src: &str) -> bool {
+    use std::sync::OnceLock;
+    static GUARD: OnceLock<regex::Regex> = OnceLock::new();
+    if e.kind() != ErrorKind::UndefinedError {
+        return false;
+    }
+    let Some(after) = e.range().and_then(|r| src.get(r.end..)) else { return false };
+    let re = GUARD.get_or_init(|| {
+        regex::Regex::new(
+            r#"^(?:\.\w+|\[[^\]]*\])*\s*(?:is\s+(?:not\s+)?(?:defined|undefined)\b|\|\s*(?:default|d)\b)"#,
+        )
+        .unwrap()
+    });
+    re.is_match(after)
+}
+
 pub fn at_origin(origin: &Origin, msg: String) -> ConfigError {
     ConfigError::at(&origin.file, origin.line, origin.col, msg)
 }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 /// The environment's formatter: None prints nothing (Ansible's finalize), the rest as Python's str().
 pub fn python_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
     if value.is_undefined() {
-        // let minijinja raise its strict-undefined error
-        return minijinja::escape_formatter(out, state, value);
+        // printing an undefined value is always an error (also in the Chainable retry env)
+        return Err(Error::from(minijinja::ErrorKind::UndefinedError));
     }
     match value.kind() {
         ValueKind::None => Ok(()),

@@ -27,6 +27,10 @@ pub use format::python_repr;
 
 pub struct Templater {
     pub env: minijinja::Environment<'static>,
+    /// Same environment in Chainable mode, used only to retry an expression that failed on an
+    /// attribute of an undefined value right before `is defined` / `| default` (where Ansible
+    /// gives false / the default). Printing undefined still fails there (see format.rs).
+    chain_env: minijinja::Environment<'static>,
 }
 
 impl Default for Templater {
@@ -40,7 +44,9 @@ impl Templater {
     pub fn new() -> Self {
         let mut env = Environment::new();
         configure(&mut env, TemplateOptions::default());
-        Templater { env }
+        let mut chain_env = env.clone();
+        chain_env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        Templater { env, chain_env }
     }
 
     /// Convert a JSON context once (e.g. per host) to reuse it across many renders.
@@ -58,9 +64,7 @@ impl Templater {
         if !has_jinja(tmpl) {
             return Ok(tmpl.to_string());
         }
-        self.env
-            .render_str(tmpl, ctx)
-            .map_err(|e| errors::in_string(&e, tmpl, ctx, origin))
+        self.with_retry(tmpl, |env| env.render_str(tmpl, ctx)).map_err(|e| errors::in_string(&e, tmpl, ctx, origin))
     }
 
     /// Render every string inside a value. A string that is exactly one `{{ expr }}` keeps the
@@ -90,8 +94,8 @@ impl Templater {
 
     fn render_string_value(&self, s: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         if let Some(expr) = single_expression(s) {
-            if let Ok(compiled) = self.env.compile_expression(expr) {
-                let v = compiled.eval(ctx).map_err(|e| errors::in_string(&e, s, ctx, origin))?;
+            if self.env.compile_expression(expr).is_ok() {
+                let v = self.eval_in(expr, ctx).map_err(|e| errors::in_string(&e, s, ctx, origin))?;
                 if v.is_undefined() {
                     return Err(errors::undefined_in_expr(expr, s, ctx, origin));
                 }
@@ -129,8 +133,7 @@ impl Templater {
     pub fn eval_expr_in(&self, expr: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         // Ansible allows `when: "{{ x }}"` (with a warning): use the inner expression.
         let e = single_expression(expr.trim()).unwrap_or(expr.trim());
-        let compiled = self.env.compile_expression(e).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
-        let v = compiled.eval(ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+        let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
         if v.is_undefined() {
             return Err(errors::undefined_in_expr(e, e, ctx, origin));
         }
@@ -158,8 +161,7 @@ impl Templater {
             Value::Number(n) => Ok(n.as_f64() != Some(0.0)),
             Value::String(s) => {
                 let e = single_expression(s.trim()).unwrap_or(s.trim());
-                let compiled = self.env.compile_expression(e).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
-                let v = compiled.eval(ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+                let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
                 if v.is_undefined() {
                     return Err(errors::undefined_in_expr(e, e, ctx, origin));
                 }
@@ -179,14 +181,35 @@ impl Templater {
         let text = crate::yaml::read_text(path)?;
         let (opts, body, skipped_lines) = TemplateOptions::from_header(&text);
         let name = path.display().to_string();
+        let render = |env: &Environment<'static>| env.template_from_named_str(&name, body).and_then(|t| t.render(ctx));
         let result = if opts == TemplateOptions::default() {
-            self.env.template_from_named_str(&name, body).and_then(|t| t.render(ctx))
+            self.with_retry(body, render)
         } else {
-            let mut env = self.env.clone();
+            let (mut env, mut chain_env) = (self.env.clone(), self.chain_env.clone());
             configure_whitespace(&mut env, opts);
-            env.template_from_named_str(&name, body).and_then(|t| t.render(ctx))
+            configure_whitespace(&mut chain_env, opts);
+            Templater { env, chain_env }.with_retry(body, render)
         };
         result.map_err(|e| errors::in_file(&e, path, body, skipped_lines, ctx))
+    }
+}
+
+impl Templater {
+    fn eval_in(&self, expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+        self.with_retry(expr, |env| env.compile_expression(expr).and_then(|c| c.eval(ctx)))
+    }
+
+    /// Run with the strict environment; if it failed on `undefined.attr` guarded by
+    /// `is defined` / `| default`, run again in Chainable mode (Ansible's behaviour there).
+    fn with_retry<T>(
+        &self,
+        src: &str,
+        f: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>,
+    ) -> Result<T, minijinja::Error> {
+        match f(&self.env) {
+            Err(e) if errors::guarded_undefined(&e, src) => f(&self.chain_env).map_err(|_| e),
+            other => other,
+        }
     }
 }
 

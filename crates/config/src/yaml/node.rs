@@ -187,6 +187,15 @@ impl Cx<'_> {
         self.text.get(off..off + len)
     }
 
+    /// Is the scalar at `loc` written `!unsafe ...`?
+    fn tagged_unsafe(&self, loc: &serde_saphyr::Location) -> bool {
+        let Some(off) = loc.span().byte_offset() else { return false };
+        let off = off as usize;
+        let here = self.text.get(off..).unwrap_or("");
+        let before = self.text.get(..off).unwrap_or("").trim_end();
+        here.starts_with("!unsafe") || before.ends_with("!unsafe")
+    }
+
     fn convert(&self, s: Spanned<Raw>) -> Node {
         let origin = self.origin(&s.referenced);
         let kind = match s.value {
@@ -196,12 +205,24 @@ impl Cx<'_> {
                 Some(t) if is_plain(t) && pyyaml_bool(t).is_none() => NodeKind::Scalar(Value::String(t.to_string())),
                 _ => NodeKind::Scalar(Value::Bool(b)),
             },
+            // `0o17` is YAML 1.2 only: a string to PyYAML
+            Raw::Int(_) | Raw::UInt(_) if self.raw_text(&s.defined).map(str::trim).is_some_and(|t| is_plain(t) && is_yaml12_octal(t)) => {
+                NodeKind::Scalar(Value::String(self.raw_text(&s.defined).unwrap().trim().to_string()))
+            }
             Raw::Int(i) => NodeKind::Scalar(Value::Number(i.into())),
             Raw::UInt(u) => NodeKind::Scalar(Value::Number(u.into())),
             Raw::Float(f) => match self.raw_text(&s.defined).map(str::trim) {
                 Some(t) if is_plain(t) && !pyyaml_float(t) => NodeKind::Scalar(Value::String(t.to_string())),
                 _ => NodeKind::Scalar(Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
             },
+            // Ansible's `!unsafe` means "never template this": keep it literal through rendering
+            Raw::Str(st) if self.tagged_unsafe(&s.defined) && (st.contains("{{") || st.contains("{%") || st.contains("{#")) => {
+                NodeKind::Scalar(Value::String(format!("{{% raw %}}{st}{{% endraw %}}")))
+            }
+            // YAML 1.1 base-60 integers (`1:30` is 90 to PyYAML)
+            Raw::Str(st) if self.raw_text(&s.defined).map(str::trim) == Some(st.as_str()) && sexagesimal(&st).is_some() => {
+                NodeKind::Scalar(Value::Number(sexagesimal(&st).unwrap().into()))
+            }
             Raw::Str(st) => NodeKind::Scalar(Value::String(st)),
             Raw::Seq(items) => NodeKind::Seq(items.into_iter().map(|i| self.convert(i)).collect()),
             Raw::Map(entries) => NodeKind::Map(
@@ -217,6 +238,34 @@ impl Cx<'_> {
         };
         Node { origin, kind }
     }
+}
+
+fn is_yaml12_octal(t: &str) -> bool {
+    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+    t.starts_with("0o") || t.starts_with("0O")
+}
+
+/// PyYAML's sexagesimal int: `[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+`.
+fn sexagesimal(t: &str) -> Option<i64> {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let mut parts = body.split(':');
+    let first = parts.next()?.replace('_', "");
+    if !first.starts_with(|c: char| ('1'..='9').contains(&c)) || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut n: i64 = first.parse().ok()?;
+    let mut any = false;
+    for p in parts {
+        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() == 2 && p.as_bytes()[0] > b'5') {
+            return None;
+        }
+        n = n.checked_mul(60)?.checked_add(p.parse::<i64>().ok()?)?;
+        any = true;
+    }
+    any.then_some(if neg { -n } else { n })
 }
 
 /// A plain (unquoted, untagged) scalar spelling.
