@@ -107,6 +107,8 @@ fn ternary_bool_and_types() {
     assert_eq!(v("{{ 'ab' | list }}"), json!(["a", "b"]));
     assert_eq!(r("{{ d | type_debug }} {{ list | type_debug }} {{ name | type_debug }} {{ port | type_debug }} {{ nothing | type_debug }}"), "dict list str int NoneType");
     assert_eq!(r("{{ name | mandatory }}"), "web01");
+    let e = Templater::new().render_str("{{ missing | mandatory('set missing in group_vars') }}", &ctx(), &origin()).unwrap_err();
+    assert!(e.message.contains("set missing in group_vars"), "{e}");
 }
 
 #[test]
@@ -118,6 +120,8 @@ fn paths() {
     let home = std::env::var("HOME").unwrap();
     assert_eq!(r("{{ '~/x' | expanduser }}"), format!("{home}/x"));
     assert_eq!(r("{{ ['/etc', 'ssh', 'sshd_config'] | path_join }}"), "/etc/ssh/sshd_config");
+    assert_eq!(r("{{ '/etc/../etc/./hostname' | realpath }}"), "/etc/hostname");
+    assert_eq!(r("{{ '/a/b/' | dirname }} {{ 'file' | dirname }}|{{ '/a/b/' | basename }}|"), "/a/b ||"); // os.path semantics
 }
 
 #[test]
@@ -128,6 +132,9 @@ fn base64_and_hashes() {
     assert_eq!(r("{{ 'hello' | hash('md5') }}"), "5d41402abc4b2a76b9719d911017c592");
     assert_eq!(r("{{ 'hello' | hash('sha256') }}"), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
     assert_eq!(r("{{ 'hello' | checksum }}"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+    assert_eq!(r("{{ 'hello' | sha1 }}"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+    assert_eq!(r("{{ 'hello' | md5 }}"), "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(r("{{ 'hello' | hash('sha512') }}").len(), 128);
     assert!(Templater::new().render_str("{{ 'x' | hash('whirlpool') }}", &ctx(), &origin()).is_err());
 }
 
@@ -189,6 +196,7 @@ fn list_filters() {
     assert_eq!(v("{{ list | sort }}"), json!([1, 2, 3, 3]));
     assert_eq!(v("{{ users | sort(attribute='uid', reverse=true) | map(attribute='name') | list }}"), json!(["bob", "alice"]));
     assert_eq!(v("{{ other | zip(['a', 'b']) | list }}"), json!([[2, "a"], [5, "b"]]));
+    assert_eq!(v("{{ other | zip_longest(['a', 'b', 'c'], fillvalue='-') }}"), json!([[2, "a"], [5, "b"], ["-", "c"]]));
     assert_eq!(v("{{ users | subelements('keys') | map('last') | list }}"), json!(["k1", "k2", "k3"]));
     assert_eq!(v("{{ groups['web'] | map('extract', hostvars, 'ansible_host') | list }}"), json!(["192.0.2.1", "192.0.2.2"]));
 }
@@ -225,6 +233,7 @@ fn jinja_tests() {
     assert_eq!(r("{{ '5.15.0-91' is version('5.4', 'ge') }} {{ '1.0' is version('1.0', '==') }} {{ '1.0' is version('1.1', 'ne') }}"), "True True True");
     assert_eq!(r("{{ 2 in list }} {{ [1, 2] is subset(list) }} {{ list is superset([3]) }} {{ list is contains(9) }}"), "True True True False");
     assert_eq!(r("{{ '/etc' is directory }} {{ '/etc/passwd' is file }} {{ '/nonexistent' is exists }} {{ '/etc' is abs }}"), "True True False True");
+    assert_eq!(r("{{ '1.2' is version_compare('1.10', '<') }} {{ 'yes' is truthy(convert_bool=True) }} {{ 'no' is falsy(convert_bool=True) }} {{ '' is falsy }}"), "True True True True");
     assert_eq!(r("{{ result_ok is success }} {{ result_ok is changed }} {{ result_bad is failed }} {{ result_skip is skipped }} {{ result_ok is skipped }}"), "True True True True False");
 }
 

@@ -55,6 +55,7 @@ fn conditions() {
     assert!(c(json!(["n > 1", "80 in ports"])));
     assert!(!c(json!(["n > 1", "n > 5"])));
     assert!(c(json!("{{ n == 3 }}")));
+    assert!(c(json!("{{ n }} == 3")), "templated first, then evaluated");
     assert!(c(json!(true)));
     assert!(c(json!("undefined_thing is not defined")));
     assert_eq!(t.eval_expr("ports | first", &ctx(), &o()).unwrap(), json!(80));
@@ -172,4 +173,28 @@ fn template_file_syntax_error_has_line() {
     assert_eq!(e.file, f);
     assert!(e.line >= 2, "{e}");
     assert!(e.message.contains("syntax error"), "{e}");
+}
+
+#[test]
+fn ansible_managed_default() {
+    let t = Templater::new();
+    assert_eq!(t.render_str("# {{ ansible_managed }}", &ctx(), &o()).unwrap(), "# Ansible managed");
+    assert_eq!(t.render_str("# {{ ansible_managed }}", &json!({"ansible_managed": "mdxconf"}), &o()).unwrap(), "# mdxconf");
+}
+
+#[test]
+fn defined_and_default_on_attributes_of_undefined_like_ansible() {
+    let t = Templater::new();
+    let r = |s: &str| t.render_str(s, &ctx(), &o()).unwrap();
+    assert_eq!(r("{{ nfs.server is defined }}"), "False");
+    assert_eq!(r("{{ nfs.server is not defined }}"), "True");
+    assert_eq!(r("{{ nfs.server | default('none') }}"), "none");
+    assert_eq!(r("{{ conf.b.c | default(1) }}"), "1");
+    // but printing or testing the undefined value itself still fails
+    let e = t.render_str("{{ nfs.server }}", &ctx(), &o()).unwrap_err();
+    assert!(e.message.contains("'nfs' is undefined"), "{e}");
+    let e = t.render_str("{% if undefined_flag %}x{% endif %}", &ctx(), &o()).unwrap_err();
+    assert!(e.message.contains("'undefined_flag' is undefined"), "{e}");
+    let e = t.render_str("{% for i in nope %}{{ i }}{% endfor %}", &ctx(), &o()).unwrap_err();
+    assert!(e.message.contains("'nope' is undefined"), "{e}");
 }

@@ -160,7 +160,16 @@ impl Templater {
             Value::Null => Ok(true),
             Value::Number(n) => Ok(n.as_f64() != Some(0.0)),
             Value::String(s) => {
-                let e = single_expression(s.trim()).unwrap_or(s.trim());
+                // `"{{ a }} == 1"`: Ansible templates the text first, then evaluates the result
+                let rendered;
+                let e = match single_expression(s.trim()) {
+                    Some(inner) => inner,
+                    None if has_jinja(s) => {
+                        rendered = self.render_str_in(s, ctx, origin)?;
+                        rendered.trim()
+                    }
+                    None => s.trim(),
+                };
                 let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
                 if v.is_undefined() {
                     return Err(errors::undefined_in_expr(e, e, ctx, origin));
@@ -274,6 +283,8 @@ fn configure(env: &mut Environment<'static>, o: TemplateOptions) {
             None => name.to_string().into(),
         }
     });
+    // Ansible's default `ansible_managed` string; a variable of the same name wins
+    env.add_global("ansible_managed", "Ansible managed");
     filters::register(env);
     tests::register(env);
     lookup::register(env);
