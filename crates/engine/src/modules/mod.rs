@@ -1,9 +1,32 @@
 //! Modules: each idempotent, returning ok/changed/failed and a diff. Dispatch by name.
-//! INTERFACE STUB — implemented by the modules owner.
+//!
+//! Conventions for callers (the executor):
+//! - `validate_args(name, args)` checks names (with Ansible's aliases) and required arguments before any host
+//!   is touched; values are checked again when the module runs.
+//! - `run_module` returns `Err` for bad arguments and transport failures (downcast to
+//!   `mdxconf_transport::TransportError` to tell an unreachable host), and `Ok` with `failed: true` when the
+//!   host said no (a package that does not exist, a validate command that rejects a file, ...).
+//! - In check mode nothing is changed and `changed`/`diff` predict exactly what a real run would do.
+//! - A run that changes nothing costs one exec per task where the module allows it.
 use mdxconf_config::template::Templater;
 use mdxconf_transport::Connection;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
+
+mod util;
+mod fileops;
+mod edit;
+mod command;
+mod file;
+mod copy;
+mod lineinfile;
+mod blockinfile;
+mod replace;
+mod stat;
+mod slurp;
+
+pub use fileops::{apply_symbolic, ModeSpec};
+pub use util::parse_bool;
 
 /// What a module sees. `args` are already templated by the executor.
 pub struct ModuleCtx<'a> {
@@ -37,8 +60,98 @@ pub struct ModuleResult {
     pub data: Map<String, Value>,
 }
 
+/// Modules executed by the executor itself; `canonical_name` knows them, `run_module` does not run them.
+pub const CONTROL_MODULES: &[&str] = &[
+    "set_fact", "assert", "debug", "fail", "meta", "include_tasks", "import_tasks", "include_role", "import_role",
+    "include_vars", "reboot", "pause", "add_host", "group_by", "set_stats", "import_playbook", "fetch",
+];
+
+/// Every module `run_module` implements (canonical names).
+pub const MODULES: &[&str] = &[
+    "command", "shell", "raw", "file", "copy", "template", "lineinfile", "blockinfile", "replace", "stat", "slurp",
+];
+
+/// Collections whose prefix is dropped (`ansible.builtin.copy` -> `copy`).
+const PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "community.general.", "ansible.posix.", "community.general.system.", "ansible.windows."];
+
+fn spec(name: &str) -> Option<&'static util::Spec> {
+    Some(match name {
+        "command" => &command::COMMAND,
+        "shell" => &command::SHELL,
+        "raw" => &command::RAW,
+        "file" => &file::SPEC,
+        "copy" => &copy::COPY,
+        "template" => &copy::TEMPLATE,
+        "lineinfile" => &lineinfile::SPEC,
+        "blockinfile" => &blockinfile::SPEC,
+        "replace" => &replace::SPEC,
+        "stat" => &stat::SPEC,
+        "slurp" => &slurp::SPEC,
+        _ => return None,
+    })
+}
+
+/// Check argument names and required arguments of a (canonical or prefixed) module name.
+/// Control modules are the executor's business and always pass here.
+pub fn validate_args(name: &str, args: &Map<String, Value>) -> Result<(), String> {
+    let Some(canon) = canonical_name(name) else {
+        return Err(format!("unknown module '{name}'"));
+    };
+    if CONTROL_MODULES.contains(&canon) {
+        return Ok(());
+    }
+    match spec(canon) {
+        Some(s) => s.check(canon, args),
+        None => Err(format!("module '{canon}' is not implemented by mdxconf")),
+    }
+}
+
 /// Control modules (set_fact, assert, meta, include_*) are handled by the executor; everything else comes here.
-pub async fn run_module(_name: &str, _args: &Map<String, Value>, _ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> { todo!() }
+pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
+    let canon = canonical_name(name).ok_or_else(|| anyhow::anyhow!("unknown module '{name}'"))?;
+    match canon {
+        "command" | "shell" | "raw" => command::run(canon, args, ctx).await,
+        "file" => file::run(args, ctx).await,
+        "copy" => copy::run_copy(args, ctx).await,
+        "template" => copy::run_template(args, ctx).await,
+        "lineinfile" => lineinfile::run(args, ctx).await,
+        "blockinfile" => blockinfile::run(args, ctx).await,
+        "replace" => replace::run(args, ctx).await,
+        "stat" => stat::run(args, ctx).await,
+        "slurp" => slurp::run(args, ctx).await,
+        c if CONTROL_MODULES.contains(&c) => anyhow::bail!("'{c}' is executed by the executor, not by run_module"),
+        c => anyhow::bail!("module '{c}' is not implemented by mdxconf"),
+    }
+}
 
 /// Canonical module name for a task key (`ansible.builtin.copy` -> `copy`), None if not a module.
-pub fn canonical_name(_key: &str) -> Option<&'static str> { todo!() }
+pub fn canonical_name(key: &str) -> Option<&'static str> {
+    let short = PREFIXES.iter().find_map(|p| key.strip_prefix(p)).unwrap_or(key);
+    let short = match short {
+        "systemd_service" => "systemd",
+        "apt_get" => "apt",
+        "yum" => "dnf",
+        "package_facts" | "gather_facts" => "setup",
+        s => s,
+    };
+    MODULES.iter().chain(CONTROL_MODULES).copied().find(|m| *m == short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn names_and_args() {
+        assert_eq!(canonical_name("ansible.builtin.copy"), Some("copy"));
+        assert_eq!(canonical_name("set_fact"), Some("set_fact"));
+        assert_eq!(canonical_name("when"), None);
+        let mut m = Map::new();
+        m.insert("dest".into(), "/x".into());
+        m.insert("bogus".into(), 1.into());
+        assert!(validate_args("copy", &m).unwrap_err().contains("'bogus'"));
+        m.remove("bogus");
+        assert!(validate_args("copy", &m).is_ok());
+        m.remove("dest");
+        assert!(validate_args("copy", &m).unwrap_err().contains("'dest'"));
+    }
+}

@@ -1,0 +1,82 @@
+//! stat: everything about a path in one exec, returned under `stat` like Ansible's module.
+use super::util::{q, sh, text, Args, Spec};
+use super::{ModuleCtx, ModuleResult};
+use anyhow::{bail, Result};
+use serde_json::{json, Map, Value};
+
+pub const SPEC: Spec = Spec {
+    args: &["path|dest|name", "follow", "get_checksum", "checksum_algorithm|checksum|checksum_algo", "get_mime|mime|mime_type|mime-type", "get_attributes|attr|attributes", "get_md5"],
+    required: &["path"],
+};
+
+pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<ModuleResult> {
+    let a = Args::new("stat", &SPEC, args)?;
+    let path = a.req("path")?;
+    let follow = a.bool("follow", false)?;
+    let algo = a.choice("checksum_algorithm", "sha1", &["sha1", "sha224", "sha256", "sha384", "sha512", "md5"])?;
+    let get_checksum = a.bool("get_checksum", true)?;
+    let get_mime = a.bool("get_mime", true)?;
+    let l = if follow { "-L " } else { "" };
+    let mut s = format!("p={}\nif [ ! -e \"$p\" ] && [ ! -L \"$p\" ]; then echo exists=0; exit 0; fi\necho exists=1\n", q(&path));
+    s += &format!("stat {l}--printf 'mode=%a\\nftype=%F\\nuid=%u\\ngid=%g\\npw_name=%U\\ngr_name=%G\\nsize=%s\\nmtime=%.9Y\\natime=%.9X\\nctime=%.9Z\\ninode=%i\\ndev=%d\\nnlink=%h\\nblocks=%b\\nblock_size=%B\\n' -- \"$p\"\n");
+    s += "if [ -L \"$p\" ]; then printf 'lnk_source=%s\\nlnk_target=%s\\n' \"$(readlink -f -- \"$p\")\" \"$(readlink -- \"$p\")\"; fi\n";
+    s += "[ -r \"$p\" ] && echo readable=1; [ -w \"$p\" ] && echo writeable=1; [ -x \"$p\" ] && echo executable=1\n";
+    s += "printf 'realpath=%s\\n' \"$(readlink -f -- \"$p\")\"\n";
+    if get_checksum {
+        s += &format!("if [ -f \"$p\" ] && [ -r \"$p\" ]; then c=$({algo}sum < \"$p\") && echo \"checksum=${{c%% *}}\"; fi\n");
+    }
+    if get_mime {
+        s += "if command -v file >/dev/null 2>&1; then printf 'mimetype=%s\\ncharset=%s\\n' \"$(file -b --mime-type -- \"$p\")\" \"$(file -b --mime-encoding -- \"$p\")\"; fi\n";
+    }
+    let out = sh(ctx, &s, None).await?;
+    if out.rc != 0 {
+        bail!("stat: inspecting {path} failed: {}", text(&out.stderr).trim());
+    }
+    let kv = super::util::kv(&text(&out.stdout));
+    let mut r = ModuleResult::default();
+    r.data.insert("stat".into(), to_stat(&path, &kv));
+    Ok(r)
+}
+
+fn to_stat(path: &str, kv: &std::collections::HashMap<String, String>) -> Value {
+    if kv.get("exists").map(String::as_str) != Some("1") {
+        return json!({"exists": false});
+    }
+    let g = |k: &str| kv.get(k).cloned().unwrap_or_default();
+    let num = |k: &str| -> Value { g(k).parse::<u64>().map(Value::from).unwrap_or(Value::Null) };
+    let float = |k: &str| -> Value { g(k).parse::<f64>().map(Value::from).unwrap_or(Value::Null) };
+    let mode = u32::from_str_radix(&g("mode"), 8).unwrap_or(0);
+    let ft = g("ftype");
+    let bit = |b: u32| mode & b != 0;
+    let mut m = json!({
+        "exists": true,
+        "path": path,
+        "mode": format!("{mode:04o}"),
+        "isdir": ft == "directory",
+        "isreg": ft.starts_with("regular"),
+        "islnk": ft == "symbolic link",
+        "isblk": ft == "block special file",
+        "ischr": ft == "character special file",
+        "isfifo": ft == "fifo",
+        "issock": ft == "socket",
+        "uid": num("uid"), "gid": num("gid"),
+        "pw_name": g("pw_name"), "gr_name": g("gr_name"),
+        "size": num("size"),
+        "mtime": float("mtime"), "atime": float("atime"), "ctime": float("ctime"),
+        "inode": num("inode"), "dev": num("dev"), "nlink": num("nlink"),
+        "blocks": num("blocks"), "block_size": num("block_size"),
+        "readable": kv.contains_key("readable"), "writeable": kv.contains_key("writeable"), "executable": kv.contains_key("executable"),
+        "rusr": bit(0o400), "wusr": bit(0o200), "xusr": bit(0o100),
+        "rgrp": bit(0o040), "wgrp": bit(0o020), "xgrp": bit(0o010),
+        "roth": bit(0o004), "woth": bit(0o002), "xoth": bit(0o001),
+        "isuid": bit(0o4000), "isgid": bit(0o2000),
+        "realpath": g("realpath"),
+    });
+    let o = m.as_object_mut().expect("object");
+    for k in ["checksum", "lnk_source", "lnk_target", "mimetype", "charset"] {
+        if let Some(v) = kv.get(k) {
+            o.insert(k.into(), v.clone().into());
+        }
+    }
+    m
+}

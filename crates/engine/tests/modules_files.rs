@@ -1,0 +1,167 @@
+//! file, copy, lineinfile, blockinfile, replace, stat, slurp on the local connection in per-test temp dirs.
+#[path = "support/modules_support.rs"]
+mod modules_support;
+use modules_support::{mode_of, Host};
+use serde_json::json;
+use std::fs;
+
+#[tokio::test]
+async fn copy_content_converges_with_modes_and_diff() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("a.conf");
+    let ds = dest.to_str().unwrap();
+    let (first, _) = h.converge("copy", json!({"content": "hello\n", "dest": ds, "mode": 420})).await;
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "hello\n");
+    assert_eq!(mode_of(&dest), 0o644);
+    assert_eq!(first.diff[0].before, "");
+    assert_eq!(first.diff[0].after, "hello\n");
+    // content change: diff shows before/after, mode as a string is honoured too
+    let (first, _) = h.converge("copy", json!({"content": "bye\n", "dest": ds, "mode": "0600"})).await;
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "bye\n");
+    assert_eq!(mode_of(&dest), 0o600);
+    assert_eq!(first.diff[0].before, "hello\n");
+    assert_eq!(first.diff[0].after, "bye\n");
+    assert_eq!(first.diff[1].after, "mode: 0600\n");
+    // attribute-only change, symbolic
+    h.converge("copy", json!({"content": "bye\n", "dest": ds, "mode": "g+r"})).await;
+    assert_eq!(mode_of(&dest), 0o640);
+}
+
+#[tokio::test]
+async fn copy_check_mode_changes_nothing() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("x");
+    fs::write(&dest, "old\n").unwrap();
+    let r = h.ok("copy", json!({"content": "new\n", "dest": dest, "mode": "0600", "backup": true}), true).await;
+    assert!(r.changed);
+    assert_eq!(r.diff[0].before, "old\n");
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "old\n");
+    assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "check mode left files behind");
+    let r = h.ok("copy", json!({"content": "new\n", "dest": dest, "backup": true}), false).await;
+    let backup = r.data["backup_file"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(backup).unwrap(), "old\n");
+}
+
+#[tokio::test]
+async fn copy_validate_failure_leaves_original() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("sudoers");
+    fs::write(&dest, "good\n").unwrap();
+    // a real validator: grep accepts only files containing "good"
+    let r = h.run("copy", json!({"content": "bad\n", "dest": dest, "validate": "grep -q good %s"}), false).await;
+    assert!(r.failed, "validate should fail");
+    assert!(r.msg.contains("validate"), "{}", r.msg);
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "good\n");
+    let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "temp file left behind: {names:?}");
+    let r = h.ok("copy", json!({"content": "good too\n", "dest": dest, "validate": "grep -q good %s"}), false).await;
+    assert!(r.changed);
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "good too\n");
+}
+
+#[tokio::test]
+async fn copy_src_from_role_files_into_directory() {
+    let mut h = Host::local();
+    let role = tempfile::tempdir().unwrap();
+    fs::create_dir(role.path().join("files")).unwrap();
+    fs::write(role.path().join("files/motd"), "welcome\n").unwrap();
+    h.search_dirs = vec![role.path().to_path_buf()];
+    let d = tempfile::tempdir().unwrap();
+    let (first, _) = h.converge("copy", json!({"src": "motd", "dest": format!("{}/", d.path().display())})).await;
+    assert_eq!(fs::read_to_string(d.path().join("motd")).unwrap(), "welcome\n");
+    assert_eq!(first.data["dest"], json!(d.path().join("motd")));
+    // missing parent directory is a clear failure
+    let r = h.run("copy", json!({"src": "motd", "dest": d.path().join("no/such/file")}), false).await;
+    assert!(r.failed && r.msg.contains("does not exist"), "{}", r.msg);
+}
+
+#[tokio::test]
+async fn file_states() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("a/b");
+    h.converge("file", json!({"path": dir, "state": "directory", "mode": "0750"})).await;
+    assert_eq!(mode_of(&dir), 0o750);
+    fs::write(dir.join("f"), "x").unwrap();
+    h.converge("file", json!({"path": dir, "state": "directory", "mode": "u=rwX,go=rX", "recurse": true})).await;
+    assert_eq!(mode_of(&dir), 0o755);
+    assert_eq!(mode_of(&dir.join("f")), 0o644);
+    let link = d.path().join("l");
+    h.converge("file", json!({"path": link, "state": "link", "src": dir})).await;
+    assert_eq!(fs::read_link(&link).unwrap(), dir);
+    let t = d.path().join("t");
+    let r = h.ok("file", json!({"path": t, "state": "touch", "mode": 384}), false).await;
+    assert!(r.changed);
+    assert_eq!(mode_of(&t), 0o600);
+    h.converge("file", json!({"path": t, "mode": "0640"})).await;
+    assert_eq!(mode_of(&t), 0o640);
+    h.converge("file", json!({"path": d.path().join("a"), "state": "absent"})).await;
+    assert!(!d.path().join("a").exists());
+    let r = h.run("file", json!({"path": d.path().join("missing")}), false).await;
+    assert!(r.failed);
+}
+
+#[tokio::test]
+async fn lineinfile_converges() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("sshd_config");
+    fs::write(&p, "Port 22\n#PermitRootLogin yes\nUsePAM yes\n").unwrap();
+    let (first, _) = h.converge("lineinfile", json!({"path": p, "regexp": "^#?PermitRootLogin", "line": "PermitRootLogin no"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "Port 22\nPermitRootLogin no\nUsePAM yes\n");
+    assert_eq!(first.diff[0].before, "Port 22\n#PermitRootLogin yes\nUsePAM yes\n");
+    h.converge("lineinfile", json!({"path": p, "line": "Banner none", "insertafter": "^Port"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "Port 22\nBanner none\nPermitRootLogin no\nUsePAM yes\n");
+    h.converge("lineinfile", json!({"path": p, "regexp": "^UsePAM", "state": "absent"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "Port 22\nBanner none\nPermitRootLogin no\n");
+    let r = h.run("lineinfile", json!({"path": d.path().join("nope"), "line": "x"}), false).await;
+    assert!(r.failed);
+    let newf = d.path().join("new");
+    h.converge("lineinfile", json!({"path": newf, "line": "x=1", "create": true, "mode": "0600"})).await;
+    assert_eq!(fs::read_to_string(&newf).unwrap(), "x=1\n");
+    assert_eq!(mode_of(&newf), 0o600);
+    // validate failure leaves the file untouched
+    let r = h.run("lineinfile", json!({"path": p, "line": "Bad", "validate": "sh -c '! grep -q Bad %s'"}), false).await;
+    assert!(r.failed);
+    assert_eq!(fs::read_to_string(&p).unwrap(), "Port 22\nBanner none\nPermitRootLogin no\n");
+}
+
+#[tokio::test]
+async fn blockinfile_and_replace_converge() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("hosts");
+    fs::write(&p, "127.0.0.1 localhost\n").unwrap();
+    let (first, _) = h.converge("blockinfile", json!({"path": p, "block": "10.0.0.1 a\n10.0.0.2 b", "marker": "# {mark} lab"})).await;
+    let want = "127.0.0.1 localhost\n# BEGIN lab\n10.0.0.1 a\n10.0.0.2 b\n# END lab\n";
+    assert_eq!(fs::read_to_string(&p).unwrap(), want);
+    assert_eq!(first.diff[0].after, want);
+    h.converge("blockinfile", json!({"path": p, "block": "10.0.0.3 c", "marker": "# {mark} lab"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "127.0.0.1 localhost\n# BEGIN lab\n10.0.0.3 c\n# END lab\n");
+    h.converge("replace", json!({"path": p, "regexp": r"^10\.0\.0\.(\d+) c$", "replace": r"192.168.0.\1 c"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "127.0.0.1 localhost\n# BEGIN lab\n192.168.0.3 c\n# END lab\n");
+    h.converge("blockinfile", json!({"path": p, "marker": "# {mark} lab", "state": "absent"})).await;
+    assert_eq!(fs::read_to_string(&p).unwrap(), "127.0.0.1 localhost\n");
+}
+
+#[tokio::test]
+async fn stat_and_slurp() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("f");
+    fs::write(&p, "abc").unwrap();
+    let r = h.ok("stat", json!({"path": p, "checksum_algorithm": "sha256"}), false).await;
+    let st = &r.data["stat"];
+    assert_eq!(st["exists"], true);
+    assert_eq!(st["isreg"], true);
+    assert_eq!(st["size"], 3);
+    assert_eq!(st["checksum"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert!(!r.changed);
+    let r = h.ok("stat", json!({"path": d.path().join("none")}), false).await;
+    assert_eq!(r.data["stat"]["exists"], false);
+    let r = h.ok("slurp", json!({"src": p}), false).await;
+    assert_eq!(r.data["content"], "YWJj");
+}

@@ -1,0 +1,106 @@
+//! Shared helpers for the module tests: a real local or chroot connection, a ModuleCtx, and a Debian 12
+//! rootfs (mmdebstrap, cached under /var/tmp/mdxconf-test-cache) for package/user/group tests.
+#![allow(dead_code)]
+use mdxconf_config::template::Templater;
+use mdxconf_engine::modules::{run_module, ModuleCtx, ModuleResult};
+use mdxconf_transport::Connection;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub struct Host {
+    pub conn: Arc<dyn Connection>,
+    pub templater: Templater,
+    pub vars: Value,
+    pub search_dirs: Vec<PathBuf>,
+}
+
+pub fn templater() -> Templater {
+    Templater { env: minijinja::Environment::new() }
+}
+
+impl Host {
+    pub fn local() -> Host {
+        Host { conn: mdxconf_transport::local("localhost"), templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![] }
+    }
+    pub fn chroot(root: &Path) -> Host {
+        Host { conn: mdxconf_transport::chroot("rootfs", root.to_path_buf()), templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![] }
+    }
+    pub fn ctx(&self, check: bool) -> ModuleCtx<'_> {
+        ModuleCtx { conn: self.conn.as_ref(), become_user: None, check, diff: true, vars: &self.vars, templater: &self.templater, search_dirs: self.search_dirs.clone() }
+    }
+    /// Run a module; arguments as a JSON object literal.
+    pub async fn run(&self, module: &str, args: Value, check: bool) -> ModuleResult {
+        let args = args.as_object().expect("args must be an object").clone();
+        match run_module(module, &args, &self.ctx(check)).await {
+            Ok(r) => r,
+            Err(e) => panic!("{module} {args:?}: error: {e:#}"),
+        }
+    }
+    /// Runs and asserts the module neither failed nor was skipped.
+    pub async fn ok(&self, module: &str, args: Value, check: bool) -> ModuleResult {
+        let r = self.run(module, args.clone(), check).await;
+        assert!(!r.failed, "{module} {args} failed: {}", r.msg);
+        r
+    }
+    /// check mode predicts a change, the real run changes, a second run and check mode do not.
+    pub async fn converge(&self, module: &str, args: Value) -> (ModuleResult, ModuleResult) {
+        let predicted = self.ok(module, args.clone(), true).await;
+        assert!(predicted.changed, "{module} {args}: check mode predicted no change");
+        let first = self.ok(module, args.clone(), false).await;
+        assert!(first.changed, "{module} {args}: first run did not change");
+        assert_eq!(predicted.diff.len(), first.diff.len(), "check-mode diff differs from the real one");
+        for (p, f) in predicted.diff.iter().zip(&first.diff) {
+            assert_eq!((&p.path, &p.before, &p.after), (&f.path, &f.before, &f.after), "check-mode diff differs");
+        }
+        let second = self.ok(module, args.clone(), false).await;
+        assert!(!second.changed, "{module} {args}: second run changed: {:?}", second.diff);
+        let again = self.ok(module, args.clone(), true).await;
+        assert!(!again.changed, "{module} {args}: check after converge predicts a change");
+        (first, second)
+    }
+    pub async fn sh(&self, cmd: &str) -> String {
+        let out = self.conn.exec(cmd, None).await.expect("exec");
+        assert_eq!(out.rc, 0, "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// A cached Debian 12 rootfs (`mmdebstrap --variant=apt bookworm`), copied per test run so tests never
+/// pollute the cache. The copy lives until the process exits.
+pub fn bookworm_rootfs() -> PathBuf {
+    use sha2::Digest;
+    let cache = PathBuf::from("/var/tmp/mdxconf-test-cache");
+    let key = "mmdebstrap --variant=apt bookworm v1";
+    let h = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    let base = cache.join(format!("rootfs-bookworm-{}", &h[..16]));
+    std::fs::create_dir_all(&cache).unwrap();
+    if !base.join("bin/sh").exists() {
+        let tmp = cache.join(format!("rootfs-bookworm-{}.tmp{}", &h[..16], std::process::id()));
+        let st = std::process::Command::new("mmdebstrap").args(["--variant=apt", "bookworm"]).arg(&tmp).status().expect("run mmdebstrap");
+        assert!(st.success(), "mmdebstrap failed");
+        if std::fs::rename(&tmp, &base).is_err() {
+            // another test process won the race
+            let _ = std::process::Command::new("rm").arg("-rf").arg(&tmp).status();
+        }
+    }
+    let work = PathBuf::from(format!("/var/tmp/mdxconf-test-cache/work-{}", std::process::id()));
+    if !work.exists() {
+        let st = std::process::Command::new("cp").args(["-a", "--reflink=auto"]).arg(&base).arg(&work).status().unwrap();
+        assert!(st.success(), "copying the rootfs failed");
+    }
+    work
+}
+
+/// Removes a per-run rootfs copy (after unmounting anything left inside).
+pub fn remove_rootfs(root: &Path) {
+    for m in ["proc", "dev"] {
+        let _ = std::process::Command::new("umount").arg("-l").arg(root.join(m)).status();
+    }
+    let _ = std::process::Command::new("rm").args(["-rf", "--one-file-system"]).arg(root).status();
+}
