@@ -1,0 +1,243 @@
+//! SSH transport against real sshd processes on loopback (mdxconf_transport::testkit).
+mod common;
+use common::*;
+use mdxconf_transport::testkit::{FleetOptions, SshdFleet};
+use mdxconf_transport::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_reports_rc_stdout_stderr_and_feeds_stdin() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    assert_eq!(c.host(), "host1");
+
+    let out = run(&*c, "echo out; echo err >&2; exit 3").await;
+    assert_eq!((out.rc, text(&out.stdout), text(&out.stderr)), (3, "out\n".into(), "err\n".into()));
+
+    // stdin larger than the SSH window, echoed back: needs concurrent write and read.
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let out = c.exec("cat", Some(data.clone())).await.unwrap();
+    assert_eq!(out.rc, 0);
+    assert!(out.stdout == data, "cat returned {} bytes", out.stdout.len());
+
+    // EOF is sent after stdin, so readers terminate.
+    let out = c.exec("wc -c", Some(b"12345".to_vec())).await.unwrap();
+    assert_eq!(text(&out.stdout).trim(), "5");
+    // A command that ignores a large stdin still finishes.
+    let out = c.exec("exit 0", Some(vec![b'x'; 5_000_000])).await.unwrap();
+    assert_eq!(out.rc, 0);
+
+    let out = run(&*c, "kill -TERM $$").await;
+    assert_eq!(out.rc, 128 + 15);
+    let out = run(&*c, "id -un").await;
+    assert_eq!(text(&out.stdout).trim(), "root");
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_execs_share_one_connection() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let c: Arc<dyn Connection> = c.clone();
+        set.spawn(async move {
+            let out = c.exec(&format!("sleep 0.2; echo {i} $SSH_CONNECTION; cat"), Some(format!("in{i}").into_bytes())).await.unwrap();
+            (i, out)
+        });
+    }
+    let mut client_ports = std::collections::HashSet::new();
+    let mut n = 0;
+    while let Some(r) = set.join_next().await {
+        let (i, out) = r.unwrap();
+        let s = text(&out.stdout);
+        let f: Vec<&str> = s.split_whitespace().collect();
+        assert_eq!(f[0], i.to_string());
+        assert_eq!(f[5], format!("in{i}"));
+        client_ports.insert(f[2].to_string());
+        n += 1;
+    }
+    assert_eq!(n, 50);
+    assert_eq!(client_ports.len(), 1, "all commands must run over one TCP connection");
+    let h = &fleet.hosts[0];
+    assert_eq!(my_connections_to(&format!("{}:{}", h.address, h.port)), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_keys_unknown_accept_new_and_changed() {
+    let fleet = SshdFleet::start_with(FleetOptions { hosts: 1, populate_known_hosts: false, ..Default::default() }).unwrap();
+    let h = &fleet.hosts[0];
+    let mut t = fleet.target(0);
+
+    // Unknown host: strict by default, the error says how to fix it.
+    let err = connect_ssh(&t).await.err().expect("unknown host must be rejected");
+    let msg = err.to_string();
+    assert!(matches!(err, TransportError::HostKey { .. }), "{msg}");
+    assert!(msg.contains(&format!("ssh-keyscan -p {} {}", h.port, h.address)), "{msg}");
+    assert!(msg.contains("--accept-new-host-keys"), "{msg}");
+    assert!(msg.contains(&fleet.known_hosts.display().to_string()), "{msg}");
+
+    // accept-new learns the key, in OpenSSH's [host]:port syntax.
+    t.host_key_policy = HostKeyPolicy::AcceptNew;
+    let c = connect_ssh(&t).await.unwrap();
+    assert_eq!(run(&*c, "echo hi").await.stdout, b"hi\n");
+    let kh = std::fs::read_to_string(&fleet.known_hosts).unwrap();
+    assert_eq!(kh, fleet.known_hosts_line(h));
+    // ... and the learned entry now verifies under the strict policy.
+    t.host_key_policy = HostKeyPolicy::Strict;
+    connect_ssh(&t).await.unwrap();
+    // ssh-keygen agrees the file is valid known_hosts syntax for this host.
+    let found = std::process::Command::new("ssh-keygen")
+        .args(["-F", &format!("[{}]:{}", h.address, h.port), "-f"])
+        .arg(&fleet.known_hosts)
+        .output()
+        .unwrap();
+    assert!(found.status.success());
+
+    // Changed key: record a different ed25519 key for the host on line 2.
+    let other = fleet.dir.join("other_key");
+    std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&other).status().unwrap();
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let other_pub: Vec<&str> = other_pub.split_whitespace().collect();
+    std::fs::write(
+        &fleet.known_hosts,
+        format!("# comment line\n[{}]:{} {} {}\n", h.address, h.port, other_pub[0], other_pub[1]),
+    )
+    .unwrap();
+    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+        t.host_key_policy = policy;
+        let err = connect_ssh(&t).await.err().expect("changed key must be rejected");
+        let msg = err.to_string();
+        assert!(matches!(err, TransportError::HostKey { .. }), "{msg}");
+        assert!(msg.contains("CHANGED"), "{msg}");
+        assert!(msg.contains(&format!("{}:2", fleet.known_hosts.display())), "{msg}");
+    }
+    // Nothing was appended by the rejected accept-new attempt.
+    assert_eq!(std::fs::read_to_string(&fleet.known_hosts).unwrap().lines().count(), 2);
+
+    // Hashed entries (ssh-keygen -H) are understood.
+    std::fs::write(&fleet.known_hosts, fleet.known_hosts_line(h)).unwrap();
+    let st = std::process::Command::new("ssh-keygen").arg("-H").arg("-f").arg(&fleet.known_hosts).output().unwrap();
+    assert!(st.status.success());
+    let hashed = std::fs::read_to_string(&fleet.known_hosts).unwrap();
+    assert!(hashed.starts_with("|1|"), "{hashed}");
+    t.host_key_policy = HostKeyPolicy::Strict;
+    let c = connect_ssh(&t).await.unwrap();
+    assert_eq!(run(&*c, "echo hashed").await.stdout, b"hashed\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_config_supplies_hostname_user_port_identity() {
+    let fleet = SshdFleet::start(2).unwrap();
+    // The fleet's ssh_config: `Host hostN` blocks with HostName/Port/User/IdentityFile/UserKnownHostsFile.
+    let c = connect_ssh(&fleet.target_via_config(1)).await.unwrap();
+    let (_, _, server_ip, server_port) = ssh_connection(&*c).await;
+    assert_eq!((server_ip.as_str(), server_port), (fleet.hosts[1].address.as_str(), fleet.hosts[1].port));
+    assert_eq!(text(&run(&*c, "id -un").await.stdout).trim(), "root");
+
+    // Patterns, negation, first-value-wins and %h/%r tokens in a hand-written config.
+    let h = &fleet.hosts[0];
+    let key_dir = fleet.dir.join("keys-127.0.0.2-root");
+    std::fs::create_dir_all(&key_dir).unwrap();
+    std::fs::copy(&fleet.client_key, key_dir.join("id")).unwrap();
+    let cfg = fleet.dir.join("handwritten_config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host web-* !web-blocked\n    HostName {addr}\n    Port {port}\n\nHost web-blocked\n    HostName 127.0.0.254\n    Port 1\n\n\
+             Host *\n    User root\n    User nobody\n    IdentityFile {dir}/keys-%h-%r/id\n    UserKnownHostsFile {kh}\n    ConnectTimeout 5\n",
+            addr = h.address,
+            port = h.port,
+            dir = fleet.dir.display(),
+            kh = fleet.known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let t = SshTarget { name: "web-01".into(), ssh_config: Some(cfg.clone()), ..Default::default() };
+    let c = connect_ssh(&t).await.unwrap();
+    let (_, _, ip, port) = ssh_connection(&*c).await;
+    assert_eq!((ip.as_str(), port), (h.address.as_str(), h.port));
+    // Inventory values override ssh_config: the port from the target wins over the (bogus) config one.
+    let t = SshTarget { name: "web-blocked".into(), address: None, port: Some(h.port), ssh_config: Some(cfg), ..Default::default() };
+    let err = connect_ssh(&t).await.err().expect("web-blocked resolves to 127.0.0.254");
+    assert!(err.to_string().contains(&format!("127.0.0.254:{}", h.port)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_written_atomically_and_hashed() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub dir").join("it's.conf");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let p = path.to_str().unwrap();
+
+    assert_eq!(remote_sha256(&*c, p, None).await.unwrap(), None);
+    let content = b"line one\nline two\n".to_vec();
+    let out = put_file_atomic(&*c, p, content.clone(), Some(0o640), None).await.unwrap();
+    assert_eq!(out.rc, 0, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&path).unwrap(), content);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o640);
+    assert_eq!(remote_sha256(&*c, p, None).await.unwrap(), Some(sha256_hex(&content)));
+
+    // Rewrite without a mode keeps the existing mode; become root when logged in as root needs no sudo.
+    let ino_before = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+    let out = put_file_atomic(&*c, p, b"new\n".to_vec(), None, Some("root")).await.unwrap();
+    assert_eq!(out.rc, 0, "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+    assert_ne!(std::os::unix::fs::MetadataExt::ino(&meta), ino_before, "a rename replaces the inode");
+    assert_eq!(remote_sha256(&*c, p, Some("root")).await.unwrap(), Some(sha256_hex(b"new\n")));
+    // Only the target file exists: no temp files left behind.
+    let names: Vec<String> =
+        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, vec!["it's.conf".to_string()]);
+
+    // Missing directory: failure is reported and nothing is created.
+    let missing = dir.path().join("nope").join("f");
+    let out = put_file_atomic(&*c, missing.to_str().unwrap(), b"x".to_vec(), None, None).await.unwrap();
+    assert_ne!(out.rc, 0);
+    assert!(!dir.path().join("nope").exists());
+
+    // A directory is an error, not "missing".
+    assert!(remote_sha256(&*c, dir.path().to_str().unwrap(), None).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_port_is_unreachable_quickly() {
+    let port = std::net::TcpListener::bind("127.0.0.9:0").unwrap().local_addr().unwrap().port();
+    let t = SshTarget {
+        name: "down".into(),
+        address: Some("127.0.0.9".into()),
+        port: Some(port),
+        ssh_config: Some("/dev/null".into()),
+        connect_timeout: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let err = connect_ssh(&t).await.err().expect("nothing listens there");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("127.0.0.9:{port}")), "{err}");
+    // Refused connections fail at once instead of waiting for the 60 s timeout.
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_host_reconnects_when_back() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    assert_eq!(run(&*c, "echo 1").await.stdout, b"1\n");
+    fleet.stop_host(0);
+    // The session died with the host: exec fails as unreachable (reconnect is refused).
+    let err = loop {
+        match c.exec("echo 2", None).await {
+            Err(e) => break e,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
+    fleet.start_host(0).unwrap();
+    assert_eq!(run(&*c, "echo 3").await.stdout, b"3\n");
+}
