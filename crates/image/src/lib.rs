@@ -1,2 +1,11 @@
 //! Image builds (QEMU pipeline replacing Packer's qemu builder) and the local VM lab.
 pub mod cli;
+pub mod guest;
+pub mod image;
+pub mod lab;
+pub mod proc;
+pub mod progress;
+pub mod qemu;
+pub mod util;
+
+pub use image::{build, BuildOptions, BuildResult, OnError};

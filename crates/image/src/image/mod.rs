@@ -1,0 +1,320 @@
+//! `mdxconf image build`: definition -> (cached) base disk -> provisioned with roles -> generalized ->
+//! outputs. One boot per image: after provisioning, a live QMP snapshot freezes the provisioned disk
+//! as `stage.qcow2` (variants overlay it, still accepting the build key) and generalization writes into
+//! `image.qcow2` on top of it.
+pub mod cache;
+pub mod definition;
+pub mod generalize;
+pub mod http;
+pub mod installer;
+pub mod outputs;
+pub mod provision;
+pub mod record;
+pub mod rootfs;
+
+use crate::guest::Guest;
+use crate::progress::BuildLog;
+use crate::qemu::{accel, DirectBoot, Drive, Nic, Vm, VmSpec};
+use anyhow::{bail, Context, Result};
+use cache::{Cache, Entry};
+use definition::{Definition, Source};
+use record::{BaseRef, BuildRecord};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::process::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// Stop the VM and remove every temporary file (default)
+    #[default]
+    Abort,
+    /// Keep the VM running and the build directory, and print how to reach it
+    Keep,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub cache_dir: Option<PathBuf>,
+    /// Rebuild the requested image even when its cache entry is complete (bases stay cached).
+    pub force: bool,
+    pub on_error: OnError,
+    /// No spinners or terminal lines (the build log is still written).
+    pub quiet: bool,
+    /// Where outputs (qcow2/raw/ova) go; default `output/<name>` under the current directory.
+    pub output_dir: Option<PathBuf>,
+    /// Extra role search paths.
+    pub roles_path: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub name: String,
+    pub entry: Entry,
+    /// true when nothing was rebuilt
+    pub cached: bool,
+    pub record: BuildRecord,
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Removes a partial build directory unless disarmed (success, or `--on-error keep`).
+struct DirGuard {
+    dir: PathBuf,
+    armed: bool,
+}
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Build `def_path` (and its bases, from the cache when unchanged), then write the outputs.
+pub async fn build(def_path: &Path, opts: &BuildOptions) -> Result<BuildResult> {
+    let def = Definition::load(def_path)?;
+    let chain = def.chain()?;
+    let cache = Cache::new(opts.cache_dir.clone());
+    let mut base: Option<(Definition, Entry, BuildRecord)> = None;
+    let mut last = None;
+    for (i, d) in chain.iter().enumerate() {
+        let is_target = i + 1 == chain.len();
+        let r = build_one(d, base.as_ref(), &cache, opts, opts.force && is_target).await?;
+        base = Some((d.clone(), r.entry.clone(), r.record.clone()));
+        last = Some(r);
+    }
+    let mut result = last.expect("chain has at least the definition itself");
+    result.outputs = outputs::write(&def, &result.entry, &mut result.record, opts).await?;
+    Ok(result)
+}
+
+fn role_dirs(def: &Definition, opts: &BuildOptions) -> Result<Vec<PathBuf>> {
+    let search = provision::search_path(def, &opts.roles_path);
+    let mut out = vec![];
+    for r in &def.roles {
+        match search.iter().map(|d| d.join(r.name())).find(|p| p.is_dir()) {
+            Some(p) => out.push(p),
+            None => {
+                let (line, col) = locate(&def.text, r.name());
+                return Err(mdxconf_config::error::ConfigError::at(&def.file, line, col, format!("role `{}` not found (searched: {})", r.name(), search.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))).into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// line:col of the first occurrence of `needle` in `text` (1-based), for errors about values.
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    for (i, l) in text.lines().enumerate() {
+        if let Some(c) = l.find(needle) {
+            return (i + 1, c + 1);
+        }
+    }
+    (0, 0)
+}
+
+async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, opts: &BuildOptions, force: bool) -> Result<BuildResult> {
+    let roles = role_dirs(def, opts)?;
+    let key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
+    let entry = cache.entry(&def.name, &key);
+    if entry.is_complete() && !force {
+        let record: BuildRecord = serde_json::from_slice(&std::fs::read(entry.record())?).context("reading the cached build record")?;
+        if !opts.quiet {
+            eprintln!("{}: up to date (cache key {key}, {}), not rebuilding", def.name, entry.dir.display());
+        }
+        tracing::info!("{}: cache hit {key}", def.name);
+        cache.set_latest(&def.name, &key)?;
+        return Ok(BuildResult { name: def.name.clone(), entry, cached: true, record, outputs: vec![] });
+    }
+    let partial = entry.dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial)?;
+    let mut guard = DirGuard { dir: partial.clone(), armed: true };
+    let log = BuildLog::create(&partial.join("build.log"), opts.quiet)?;
+    if !opts.quiet {
+        eprintln!("{}: building (cache key {key}); log: {}", def.name, entry.log().display());
+    }
+    log.info(format!("building {} from {} (cache key {key})", def.name, def.file.display()));
+    let mut kept = None;
+    let res = build_stages(def, base, cache, &key, &partial, &log, opts, &roles, &mut kept).await;
+    match res {
+        Ok(mut record) => {
+            record.durations = log.durations();
+            record.finished_at = record::now();
+            crate::util::write_atomic(&partial.join("record.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+            let _ = std::fs::remove_dir_all(&entry.dir);
+            std::fs::rename(&partial, &entry.dir).with_context(|| format!("moving {} into place", partial.display()))?;
+            guard.armed = false;
+            cache.set_latest(&def.name, &key)?;
+            if !opts.quiet {
+                eprintln!("{}: built in {:.0}s -> {}", def.name, record.durations.iter().map(|d| d.1).sum::<f64>(), entry.image().display());
+            }
+            Ok(BuildResult { name: def.name.clone(), entry, cached: false, record, outputs: vec![] })
+        }
+        Err(e) => {
+            log.info(format!("build failed: {e:#}"));
+            if opts.on_error == OnError::Keep {
+                guard.armed = false;
+                if let Some(k) = kept {
+                    eprintln!("{k}");
+                }
+                eprintln!("build directory kept: {}", partial.display());
+            }
+            Err(e.context(format!("building {} failed (log: {})", def.name, partial.join("build.log").display())))
+        }
+    }
+}
+
+/// What `--on-error keep` prints: how to reach the VM left running.
+fn keep_message(vm: &Vm, g: &Guest) -> String {
+    format!(
+        "VM kept running for debugging (pid {}):\n  ssh -p {} -i {} -o UserKnownHostsFile={} root@127.0.0.1\n  serial console log: {}\n  QMP socket: {} (stop it: kill {})",
+        vm.pid(),
+        g.port,
+        g.key.display(),
+        g.known_hosts.display(),
+        vm.spec.serial_path().display(),
+        vm.spec.qmp_path().display(),
+        vm.pid()
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, key: &str, dir: &Path, log: &BuildLog, opts: &BuildOptions, roles: &[PathBuf], kept: &mut Option<String>) -> Result<BuildRecord> {
+    let probe = accel::detect().await;
+    log.info(format!("accelerator: {} — {}", probe.accel.name(), probe.reason));
+    if probe.accel == accel::Accel::Tcg && !opts.quiet {
+        eprintln!("  note: using TCG (no working KVM): {}", probe.reason);
+    }
+    let pubkey = crate::guest::ensure_key(&cache.build_key_path(), "mdxconf-build").await?;
+    let build_id = format!("{}-{key}-{}", def.name, record::now());
+    let mut rec = BuildRecord {
+        name: def.name.clone(),
+        cache_key: key.into(),
+        base: base.map(|b| BaseRef { name: b.0.name.clone(), cache_key: b.1.key() }),
+        mdxconf_version: env!("CARGO_PKG_VERSION").into(),
+        pipeline_version: cache::PIPELINE_VERSION.into(),
+        definition_file: def.file.display().to_string(),
+        definition_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(def.text.as_bytes())),
+        inputs: serde_json::to_value(def)?,
+        accel: probe.accel.name().into(),
+        accel_reason: probe.reason.clone(),
+        started_at: record::now(),
+        roles: def.roles.iter().map(|r| r.name().to_string()).collect(),
+        ..Default::default()
+    };
+    let stage = dir.join("stage.qcow2");
+    let boot_dir = dir.join("boot");
+    // identity the booted system must prove over SSH (the build id file)
+    let mut expect_id = build_id.clone();
+    let mut direct_boot = None;
+    let mut bootloader_needed = false;
+    match (&def.source, base) {
+        (Some(Source::Rootfs(src)), _) => {
+            let disk = rootfs::build(def, src, dir, &boot_dir, &pubkey, &build_id, log).await?;
+            let st = log.stage("convert to qcow2");
+            crate::proc::output(Command::new("qemu-img").args(["convert", "-O", "qcow2"]).arg(&disk.raw).arg(&stage)).await?;
+            let _ = std::fs::remove_file(&disk.raw);
+            st.done();
+            direct_boot = Some(DirectBoot { kernel: disk.kernel, initrd: Some(disk.initrd), append: format!("root=UUID={} ro console=ttyS0,115200n8", disk.root_uuid) });
+            bootloader_needed = true;
+            rec.inputs["rootfs_packages"] = serde_json::json!(rootfs::REQUIRED_PACKAGES.iter().map(|s| s.to_string()).chain(src.packages.iter().cloned()).collect::<Vec<_>>());
+        }
+        (Some(Source::Installer(src)), _) => {
+            crate::proc::output(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&stage).arg(&def.disk_size)).await?;
+            let iso_cache = src.iso.as_ref().map(|i| cache.iso_path(&i.sha256));
+            let boot = installer::prepare(def, src, dir, iso_cache, &pubkey, &build_id, log).await?;
+            let st = log.stage("installer");
+            let _vm = installer::run(def, &boot, &stage, dir, probe.accel, src, log).await?;
+            st.done();
+            rec.inputs["installer_http_requests"] = serde_json::json!(boot.http.requests().iter().map(|r| format!("{} {} {}", r.method, r.path, r.status)).collect::<Vec<_>>());
+        }
+        (None, Some((_, bentry, brec))) => {
+            crate::proc::output(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"]).arg(bentry.stage()).arg(&stage)).await?;
+            expect_id = brec.inputs.get("build_id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let _ = std::fs::create_dir_all(&boot_dir);
+        }
+        (None, None) => bail!("{}: no source and no base", def.file.display()),
+    }
+    rec.inputs["build_id"] = serde_json::json!(build_id);
+
+    // boot the system to provision
+    let ssh_port = crate::qemu::ports::free_tcp_port()?;
+    let mut spec = VmSpec::new("build", dir, probe.accel);
+    spec.memory_mb = def.memory;
+    spec.cpus = def.cpus;
+    spec.firmware = def.firmware;
+    spec.drives.push(Drive { path: stage.clone(), format: "qcow2".into() });
+    spec.nics.push(Nic::User { ssh_host_port: Some(ssh_port.port), mac: None });
+    spec.direct_boot = direct_boot;
+    let st = log.stage("boot and wait for SSH");
+    let mut vm = Vm::start(spec).await?;
+    log.info(format!("build VM started (pid {}), SSH forwarded from 127.0.0.1:{}; serial console: {}", vm.pid(), ssh_port.port, vm.spec.serial_path().display()));
+    let g = Guest { port: ssh_port.port, user: "root".into(), key: cache.build_key_path(), known_hosts: dir.join("known_hosts") };
+    let r = provision_and_generalize(def, &mut vm, &g, st, &expect_id, &build_id, bootloader_needed, dir, log, &mut rec, roles, opts).await;
+    match r {
+        Ok(()) => {}
+        Err(e) => {
+            if opts.on_error == OnError::Keep && vm.exited().is_none() {
+                *kept = Some(keep_message(&vm, &g));
+                let _ = ssh_port.persist();
+                vm.detach();
+            } else {
+                vm.kill().await;
+            }
+            return Err(e);
+        }
+    }
+    let st = log.stage("shutdown");
+    let clean = vm.shutdown(Duration::from_secs(180)).await;
+    st.done();
+    if !clean {
+        bail!("the guest did not power off cleanly after generalization (QEMU had to be stopped)");
+    }
+    // store the backing reference relative, so the entry directory can be renamed into place
+    crate::proc::output(Command::new("qemu-img").args(["rebase", "-u", "-F", "qcow2", "-b", "stage.qcow2"]).arg(dir.join("image.qcow2"))).await?;
+    Ok(rec)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn provision_and_generalize(
+    def: &Definition,
+    vm: &mut Vm,
+    g: &Guest,
+    boot_stage: crate::progress::Stage<'_>,
+    expect_id: &str,
+    build_id: &str,
+    bootloader_needed: bool,
+    dir: &Path,
+    log: &BuildLog,
+    rec: &mut BuildRecord,
+    roles: &[PathBuf],
+    opts: &BuildOptions,
+) -> Result<()> {
+    let waited = g.wait_ready(vm, Duration::from_secs(def.ssh_timeout), "cat /etc/mdxconf-build-id 2>/dev/null || echo none", expect_id).await?;
+    boot_stage.done();
+    log.info(format!("SSH ready after {:.1}s, identity {expect_id} confirmed", waited.as_secs_f64()));
+    g.run(&format!("echo {} > /etc/mdxconf-build-id", crate::guest::shell_quote(build_id))).await?;
+    if bootloader_needed {
+        let st = log.stage("install bootloader (GRUB, BIOS)");
+        let out = g.run(rootfs::INSTALL_BOOTLOADER).await?;
+        log.info(out.trim());
+        st.done();
+    }
+    if !def.roles.is_empty() {
+        let st = log.stage(&format!("provision ({})", def.roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")));
+        let summary = provision::apply(def, g, dir, roles, opts).await?;
+        rec.provision = Some(serde_json::to_value(&summary)?);
+        st.done();
+    }
+    let st = log.stage("build record");
+    record::collect(g, rec).await?;
+    st.done();
+    // freeze the provisioned disk (stage.qcow2) and continue in image.qcow2
+    g.run("sync").await?;
+    let snap = dir.join("image.qcow2");
+    vm.qmp_execute("blockdev-snapshot-sync", Some(serde_json::json!({"device": "disk0", "snapshot-file": snap.display().to_string(), "format": "qcow2"}))).await.context("live snapshot of the provisioned disk")?;
+    let st = log.stage("generalize");
+    generalize::run(g, &def.generalize, log).await?;
+    st.done();
+    Ok(())
+}

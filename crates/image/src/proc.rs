@@ -1,0 +1,97 @@
+//! Child processes in their own process group, killed (whole group) when their guard is dropped —
+//! so an error, a panic or Ctrl-C never leaves mmdebstrap's apt/dpkg or a QEMU behind.
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use tokio::process::{Child, Command};
+
+pub struct GroupChild {
+    pub child: Child,
+    pub pid: i32,
+    armed: bool,
+}
+
+impl GroupChild {
+    /// Spawn `cmd` as the leader of a new session (own process group; a terminal's Ctrl-C is not sent
+    /// to it — we decide how to stop it).
+    pub fn spawn(cmd: &mut Command) -> Result<GroupChild> {
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let prog = format!("{:?}", cmd.as_std().get_program());
+        let child = cmd.spawn().with_context(|| format!("starting {prog}"))?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        Ok(GroupChild { child, pid, armed: true })
+    }
+    /// Do not kill the group on drop (the process must outlive us: lab VMs, `--on-error keep`).
+    pub fn disarm(&mut self) {
+        self.armed = false;
+    }
+    pub fn kill_group(&mut self) {
+        if self.pid > 0 {
+            unsafe {
+                libc::kill(-self.pid, libc::SIGKILL);
+            }
+        }
+    }
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let st = self.child.wait().await;
+        st
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Ok(None) = self.child.try_wait() {
+                self.kill_group();
+                // reap so no zombie stays behind in a long-running process
+                let _ = self.child.try_wait();
+            }
+        }
+    }
+}
+
+/// Run a command to completion, appending its output to `log`; on failure the error names the command
+/// and quotes the tail of its output.
+pub async fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+    let f = std::fs::OpenOptions::new().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+    let desc = describe(cmd);
+    {
+        use std::io::Write;
+        let mut lf = &f;
+        let _ = writeln!(lf, "$ {desc}");
+    }
+    cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
+    let mut g = GroupChild::spawn(cmd)?;
+    let st = g.wait().await?;
+    if !st.success() {
+        let tail = crate::qemu::serial::tail(log, 15);
+        bail!("command failed ({st}): {desc}\n--- last lines of {} ---\n{tail}", log.display());
+    }
+    Ok(())
+}
+
+/// Run a command and return its stdout (stderr included in the error on failure).
+pub async fn output(cmd: &mut Command) -> Result<String> {
+    let desc = describe(cmd);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = cmd.output().await.with_context(|| format!("starting {desc}"))?;
+    if !out.status.success() {
+        bail!("command failed ({}): {desc}\n{}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn describe(cmd: &Command) -> String {
+    let c = cmd.as_std();
+    let mut s = c.get_program().to_string_lossy().into_owned();
+    for a in c.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}

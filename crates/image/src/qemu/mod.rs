@@ -1,0 +1,286 @@
+//! QEMU driven by mdxconf: one `Vm` per guest, controlled over QMP, serial console logged to a file,
+//! death at startup detected at once (child exit or QMP EOF) with QEMU's stderr in the error.
+pub mod accel;
+pub mod ports;
+pub mod qmp;
+pub mod serial;
+
+use crate::proc::GroupChild;
+use accel::Accel;
+use anyhow::{bail, Context, Result};
+use qmp::Qmp;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE.fd";
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS.fd";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Firmware {
+    #[default]
+    Bios,
+    Efi,
+}
+
+#[derive(Debug, Clone)]
+pub struct Drive {
+    pub path: PathBuf,
+    /// "qcow2" or "raw"
+    pub format: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Nic {
+    /// User-mode NAT (guest reaches 10.0.2.2 = host), SSH forwarded from 127.0.0.1:host_port
+    User { ssh_host_port: Option<u16>, mac: Option<String> },
+    /// Private L2 network shared by all guests using the same multicast group:port (lab)
+    Mcast { port: u16, mac: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectBoot {
+    pub kernel: PathBuf,
+    pub initrd: Option<PathBuf>,
+    pub append: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmSpec {
+    pub name: String,
+    pub memory_mb: u32,
+    pub cpus: u32,
+    pub accel: Accel,
+    pub firmware: Firmware,
+    pub drives: Vec<Drive>,
+    pub cdrom: Option<PathBuf>,
+    pub direct_boot: Option<DirectBoot>,
+    pub nics: Vec<Nic>,
+    /// Holds the QMP socket, serial log, stderr log, pid file and OVMF vars copy.
+    pub run_dir: PathBuf,
+    /// Exit instead of rebooting (installers: "power off" and "reboot" both end the stage).
+    pub no_reboot: bool,
+    /// SMBIOS type 11 strings, e.g. systemd credentials `io.systemd.credential:NAME=VALUE`.
+    pub smbios_strings: Vec<String>,
+    pub extra_args: Vec<String>,
+}
+
+impl VmSpec {
+    pub fn new(name: &str, run_dir: &Path, accel: Accel) -> VmSpec {
+        VmSpec {
+            name: name.into(),
+            memory_mb: 1024,
+            cpus: 1,
+            accel,
+            firmware: Firmware::Bios,
+            drives: vec![],
+            cdrom: None,
+            direct_boot: None,
+            nics: vec![],
+            run_dir: run_dir.into(),
+            no_reboot: false,
+            smbios_strings: vec![],
+            extra_args: vec![],
+        }
+    }
+    pub fn qmp_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.qmp", self.name))
+    }
+    pub fn serial_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.serial.log", self.name))
+    }
+    pub fn stderr_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.qemu.log", self.name))
+    }
+    pub fn pid_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.pid", self.name))
+    }
+
+    /// The full QEMU argument list.
+    pub fn args(&self) -> Result<Vec<String>> {
+        let mut a: Vec<String> = vec![];
+        let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
+        push(&["-name", &self.name, "-machine", "pc", "-m", &self.memory_mb.to_string(), "-smp", &self.cpus.to_string()]);
+        push(&self.accel.qemu_args());
+        push(&["-display", "none", "-vga", "none", "-nodefaults", "-no-user-config"]);
+        push(&["-qmp", &format!("unix:{},server=on,wait=off", self.qmp_path().display())]);
+        push(&["-chardev", &format!("file,id=ser0,path={}", self.serial_path().display()), "-serial", "chardev:ser0"]);
+        push(&["-pidfile", &self.pid_path().display().to_string()]);
+        push(&["-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0"]);
+        if self.firmware == Firmware::Efi {
+            let vars = self.run_dir.join(format!("{}.OVMF_VARS.fd", self.name));
+            if !vars.exists() {
+                std::fs::copy(OVMF_VARS, &vars).with_context(|| format!("copying {OVMF_VARS} (is package ovmf installed?)"))?;
+            }
+            push(&["-drive", &format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}")]);
+            push(&["-drive", &format!("if=pflash,format=raw,file={}", vars.display())]);
+        }
+        for (i, d) in self.drives.iter().enumerate() {
+            push(&["-drive", &format!("file={},format={},if=virtio,index={i},id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]);
+        }
+        if let Some(iso) = &self.cdrom {
+            push(&["-drive", &format!("file={},media=cdrom,readonly=on,if=ide", iso.display())]);
+        }
+        if let Some(db) = &self.direct_boot {
+            push(&["-kernel", &db.kernel.display().to_string(), "-append", &db.append]);
+            if let Some(i) = &db.initrd {
+                push(&["-initrd", &i.display().to_string()]);
+            }
+        }
+        for (i, n) in self.nics.iter().enumerate() {
+            let id = format!("n{i}");
+            match n {
+                Nic::User { ssh_host_port, mac } => {
+                    let mut nd = format!("user,id={id}");
+                    if let Some(p) = ssh_host_port {
+                        nd.push_str(&format!(",hostfwd=tcp:127.0.0.1:{p}-:22"));
+                    }
+                    push(&["-netdev", &nd]);
+                    let mut dev = format!("virtio-net-pci,netdev={id}");
+                    if let Some(m) = mac {
+                        dev.push_str(&format!(",mac={m}"));
+                    }
+                    push(&["-device", &dev]);
+                }
+                Nic::Mcast { port, mac } => {
+                    push(&["-netdev", &format!("socket,id={id},mcast=230.0.0.1:{port},localaddr=127.0.0.1")]);
+                    push(&["-device", &format!("virtio-net-pci,netdev={id},mac={mac}")]);
+                }
+            }
+        }
+        for s in &self.smbios_strings {
+            // a comma inside an option value is escaped by doubling it
+            push(&["-smbios", &format!("type=11,value={}", s.replace(',', ",,"))]);
+        }
+        if self.no_reboot {
+            push(&["-no-reboot"]);
+        }
+        a.extend(self.extra_args.iter().cloned());
+        Ok(a)
+    }
+}
+
+pub fn qemu_binary() -> String {
+    std::env::var("MDXCONF_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into())
+}
+
+/// A running guest.
+pub struct Vm {
+    pub spec: VmSpec,
+    proc: GroupChild,
+    qmp: Option<Qmp>,
+}
+
+impl Vm {
+    /// Start QEMU and connect to QMP. If QEMU exits during startup (bad argument, port taken, missing
+    /// file) this fails immediately with QEMU's stderr.
+    pub async fn start(spec: VmSpec) -> Result<Vm> {
+        std::fs::create_dir_all(&spec.run_dir)?;
+        let _ = std::fs::remove_file(spec.qmp_path());
+        let args = spec.args()?;
+        let stderr = std::fs::File::create(spec.stderr_path())?;
+        {
+            use std::io::Write;
+            let mut f = &stderr;
+            let _ = writeln!(f, "$ {} {}", qemu_binary(), args.join(" "));
+        }
+        let mut cmd = Command::new(qemu_binary());
+        cmd.args(&args).stdin(Stdio::null()).stdout(stderr.try_clone()?).stderr(stderr);
+        tracing::debug!("starting {} {}", qemu_binary(), args.join(" "));
+        let mut proc = GroupChild::spawn(&mut cmd)?;
+        let qmp_path = spec.qmp_path();
+        let connect = Qmp::connect(&qmp_path, Duration::from_secs(30));
+        let qmp = tokio::select! {
+            st = proc.wait() => {
+                let st = st?;
+                bail!("QEMU ({}) exited at startup ({st}):\n{}", spec.name, qemu_stderr(&spec));
+            }
+            q = connect => q,
+        };
+        let qmp = match qmp {
+            Ok(q) => q,
+            Err(e) => {
+                // QMP closed during negotiation: QEMU is dying; give it a moment to exit and report stderr
+                let _ = tokio::time::timeout(Duration::from_secs(2), proc.wait()).await;
+                bail!("QEMU ({}) failed at startup: {e:#}\n{}", spec.name, qemu_stderr(&spec));
+            }
+        };
+        Ok(Vm { spec, proc, qmp: Some(qmp) })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.proc.pid
+    }
+
+    /// None while running; Some(description) once QEMU has exited.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.proc.child.try_wait() {
+            Ok(Some(st)) => Some(format!("QEMU ({}) exited ({st}):\n{}\n--- serial console (last lines) ---\n{}", self.spec.name, qemu_stderr(&self.spec), serial::tail(&self.spec.serial_path(), 20))),
+            Ok(None) => None,
+            Err(e) => Some(format!("waiting for QEMU failed: {e}")),
+        }
+    }
+
+    /// Wait for QEMU to exit on its own (installer powering off), up to `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, self.proc.wait()).await.ok().and_then(|r| r.ok())
+    }
+
+    pub async fn qmp_execute(&mut self, cmd: &str, args: Option<serde_json::Value>) -> Result<serde_json::Value> {
+        match self.qmp.as_mut() {
+            Some(q) => q.execute(cmd, args).await,
+            None => bail!("no QMP connection"),
+        }
+    }
+
+    pub async fn status(&mut self) -> Result<String> {
+        match self.qmp.as_mut() {
+            Some(q) => q.status().await,
+            None => bail!("no QMP connection"),
+        }
+    }
+
+    /// ACPI power button, wait up to `grace` for the guest to power off, then QMP quit, then SIGKILL.
+    /// Returns true when the guest shut down by itself (clean).
+    pub async fn shutdown(&mut self, grace: Duration) -> bool {
+        if self.exited().is_some() {
+            return true;
+        }
+        if let Some(q) = self.qmp.as_mut() {
+            let _ = q.execute("system_powerdown", None).await;
+        }
+        if self.wait_exit(grace).await.is_some() {
+            return true;
+        }
+        tracing::warn!("{}: guest did not power off within {:?}; quitting QEMU", self.spec.name, grace);
+        if let Some(q) = self.qmp.as_mut() {
+            let _ = q.execute("quit", None).await;
+        }
+        if self.wait_exit(Duration::from_secs(5)).await.is_none() {
+            self.kill().await;
+        }
+        false
+    }
+
+    pub async fn kill(&mut self) {
+        self.proc.kill_group();
+        let _ = self.wait_exit(Duration::from_secs(5)).await;
+    }
+
+    /// Leave QEMU running after we return (debugging with `--on-error keep`, lab VMs).
+    pub fn detach(mut self) -> i32 {
+        self.proc.disarm();
+        self.proc.pid
+    }
+}
+
+fn qemu_stderr(spec: &VmSpec) -> String {
+    std::fs::read_to_string(spec.stderr_path())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with("$ "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
