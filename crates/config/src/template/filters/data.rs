@@ -73,7 +73,7 @@ pub fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value
     for d in dicts {
         merge(&mut out, d, recursive.unwrap_or(false), &list_merge);
     }
-    Ok(Value::from_serialize(&J::Object(out)))
+    Ok(Value::from_serialize(J::Object(out)))
 }
 
 fn merge(into: &mut Map<String, J>, from: Map<String, J>, recursive: bool, list_merge: &str) {
@@ -156,7 +156,7 @@ pub fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
         };
         out.insert(key, val.clone());
     }
-    Ok(Value::from_serialize(&J::Object(out)))
+    Ok(Value::from_serialize(J::Object(out)))
 }
 
 /// `cond | ternary(true_val, false_val, none_val)`.

@@ -174,7 +174,7 @@ fn apply(v: &Value, q: &Value, version: Option<bool>) -> Result<Value, Error> {
         let mut out = Vec::new();
         for item in v.try_iter()? {
             let r = apply(&item, q, version)?;
-            if !(r.kind() == ValueKind::Bool && !r.is_true()) {
+            if r.kind() != ValueKind::Bool || r.is_true() {
                 out.push(r);
             }
         }

@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 pub fn python_yaml(v: &Value, indent: usize, flow_leaves: bool) -> String {
     let mut out = String::new();
     let e = Emitter { indent: indent.max(2), flow_leaves };
+    let block = !e.inline(v);
     match v {
-        Value::Object(m) if !m.is_empty() && !(flow_leaves && all_scalars(v)) => e.map(m, 0, &mut out),
-        Value::Array(a) if !a.is_empty() && !(flow_leaves && all_scalars(v)) => e.seq(a, 0, &mut out),
+        Value::Object(m) if block => e.map(m, 0, &mut out),
+        Value::Array(a) if block => e.seq(a, 0, &mut out),
         Value::Object(_) | Value::Array(_) => {
             out.push_str(&flow(v));
             out.push('\n');
