@@ -404,7 +404,8 @@ impl Executor {
                     st.status = HostStatus::Unreachable;
                 }
             }
-            for (k, v) in &o.set_facts {
+            // Facts set by the items (run_item collected them in `shared`) and by the task itself.
+            for (k, v) in shared.iter().chain(o.set_facts.iter()) {
                 st.facts.insert(k.clone(), v.clone());
             }
             if let Some(reg) = &task.register {
