@@ -135,7 +135,7 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
                 rinh.become_user = Some(str_of(u)?);
             }
             let tasks_from = r.get("tasks_from").map(str_of).transpose()?.unwrap_or_else(|| "main".into());
-            main.extend(role::expand_role(&name, &tasks_from, params, &r.origin, &rinh, ctx, &mut handlers)?);
+            main.extend(role::expand_role(&name, &tasks_from, params, &r.origin, &rinh, ctx, &mut handlers, true)?);
         }
     }
     if let Some(t) = get("tasks") {

@@ -60,6 +60,9 @@ pub fn end_play(ctx: &LoadCtx) -> Vec<Arc<RoleCtx>> {
 }
 
 /// Expand a role (its dependencies first) into tasks; its handlers go to `handlers_out`.
+/// `dedup`: `roles:` entries and dependencies run once per play (same name and params), like Ansible;
+/// include_role/import_role always run.
+#[allow(clippy::too_many_arguments)]
 pub fn expand_role(
     name: &str,
     tasks_from: &str,
@@ -68,12 +71,13 @@ pub fn expand_role(
     inh: &Inherit,
     ctx: &LoadCtx,
     handlers_out: &mut Vec<Task>,
+    dedup: bool,
 ) -> Result<Vec<Task>, ConfigError> {
     if inh.depth > 32 {
         return Err(err_at(origin, format!("role `{name}`: dependency nesting deeper than 32 (cycle?)")));
     }
     let key = (format!("{name}/{tasks_from}"), Value::Object(params.clone()));
-    let dup = (|| {
+    let dup = dedup && (|| {
         let mut r = ctx.roles.borrow_mut();
         if r.seen.contains(&key) {
             true
@@ -86,7 +90,10 @@ pub fn expand_role(
         return Ok(vec![]);
     }
     let dir = find_role(name, ctx).ok_or_else(|| {
-        err_at(origin, format!("role `{name}` not found (searched {}/roles, {}, ./roles)", ctx.playbook_dir.display(), ctx.roles_path.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")))
+        let mut searched = vec![ctx.playbook_dir.join("roles").display().to_string()];
+        searched.extend(ctx.roles_path.iter().map(|p| p.display().to_string()));
+        searched.push("./roles".into());
+        err_at(origin, format!("role `{name}` not found (searched {})", searched.join(", ")))
     })?;
     let defaults = match main_file(&dir.join("defaults"), "main") {
         Some(p) => load_vars_file(&p)?,
@@ -111,7 +118,7 @@ pub fn expand_role(
                 let mut dinh = inh.clone();
                 dinh.depth += 1;
                 dinh.dirs = vec![];
-                out.extend(expand_role(&dname, "main", dparams, &d.origin, &dinh, ctx, handlers_out)?);
+                out.extend(expand_role(&dname, "main", dparams, &d.origin, &dinh, ctx, handlers_out, true)?);
             }
         }
     }

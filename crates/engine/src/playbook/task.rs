@@ -370,7 +370,7 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             child.tags = tags;
             child.depth = inh.depth + 1;
             child.when = if canon == "import_role" { task.when.clone() } else { inh.when.clone() };
-            let tasks = role::expand_role(rname, tasks_from, params, key_origin, &child, ctx, handlers_out)?;
+            let tasks = role::expand_role(rname, tasks_from, params, key_origin, &child, ctx, handlers_out, false)?;
             if canon == "import_role" {
                 out.extend(tasks);
             } else {
