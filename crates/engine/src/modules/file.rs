@@ -59,6 +59,11 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let mut r = ModuleResult::default();
     r.data.insert("path".into(), info.path.clone().into());
     r.data.insert("state".into(), state.into());
+    if info.exists() {
+        r.data.insert("size".into(), info.size.into());
+        r.data.insert("owner".into(), info.owner.clone().into());
+        r.data.insert("group".into(), info.group.clone().into());
+    }
     let p = q(&info.path);
     let mut act = String::new();
     match state {

@@ -4,7 +4,7 @@
 use super::util::{q, sh, text, Args};
 use super::{Diff, ModuleCtx};
 use anyhow::{anyhow, bail, Result};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 const CONTENT_MARK: &str = "@@MDXCONF-CONTENT@@\n";
@@ -447,23 +447,6 @@ pub fn diff_text(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) if !s.contains('\0') => s.to_string(),
         _ => format!("(binary content, {} bytes)\n", b.len()),
-    }
-}
-
-/// Common register data for a file result.
-pub fn file_data(data: &mut Map<String, Value>, path: &str, info: Option<&FileInfo>) {
-    data.insert("path".into(), path.into());
-    data.insert("dest".into(), path.into());
-    if let Some(i) = info {
-        data.insert("state".into(), i.kind.as_str().into());
-        if i.exists() {
-            data.insert("mode".into(), format!("{:04o}", i.mode).into());
-            data.insert("owner".into(), i.owner.clone().into());
-            data.insert("group".into(), i.group.clone().into());
-            data.insert("uid".into(), i.uid.into());
-            data.insert("gid".into(), i.gid.into());
-            data.insert("size".into(), i.size.into());
-        }
     }
 }
 

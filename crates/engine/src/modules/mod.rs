@@ -24,6 +24,24 @@ mod blockinfile;
 mod replace;
 mod stat;
 mod slurp;
+mod apt;
+mod dnf;
+mod apt_repository;
+mod deb822_repository;
+mod apt_key;
+mod service;
+mod user;
+mod group;
+mod mount;
+mod sysctl;
+mod hostname;
+mod setup;
+mod pip;
+mod modprobe;
+mod unarchive;
+mod wait_for;
+mod debconf;
+mod alternatives;
 
 pub use fileops::{apply_symbolic, ModeSpec};
 pub use util::parse_bool;
@@ -69,7 +87,18 @@ pub const CONTROL_MODULES: &[&str] = &[
 /// Every module `run_module` implements (canonical names).
 pub const MODULES: &[&str] = &[
     "command", "shell", "raw", "file", "copy", "template", "lineinfile", "blockinfile", "replace", "stat", "slurp",
+    "package", "apt", "dnf", "apt_repository", "deb822_repository", "apt_key", "service", "systemd", "user", "group",
+    "mount", "sysctl", "hostname", "setup", "pip", "modprobe", "unarchive", "wait_for", "debconf", "alternatives",
+    "ping", "get_url",
 ];
+
+/// Modules mdxconf knows but refuses, with the reason (reported before any host is touched).
+const REFUSED: &[(&str, &str)] = &[
+    ("get_url", "get_url is not supported: mdxconf runs without internet access; ship the file in the role's files/ and use copy"),
+];
+
+const PACKAGE: util::Spec = util::Spec { args: &["name|pkg", "state", "use"], required: &["name"] };
+const PING: util::Spec = util::Spec { args: &["data"], required: &[] };
 
 /// Collections whose prefix is dropped (`ansible.builtin.copy` -> `copy`).
 const PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "community.general.", "ansible.posix.", "community.general.system.", "ansible.windows."];
@@ -87,6 +116,26 @@ fn spec(name: &str) -> Option<&'static util::Spec> {
         "replace" => &replace::SPEC,
         "stat" => &stat::SPEC,
         "slurp" => &slurp::SPEC,
+        "package" => &PACKAGE,
+        "apt" => &apt::SPEC,
+        "dnf" => &dnf::SPEC,
+        "apt_repository" => &apt_repository::SPEC,
+        "deb822_repository" => &deb822_repository::SPEC,
+        "apt_key" => &apt_key::SPEC,
+        "service" | "systemd" => &service::SPEC,
+        "user" => &user::SPEC,
+        "group" => &group::SPEC,
+        "mount" => &mount::SPEC,
+        "sysctl" => &sysctl::SPEC,
+        "hostname" => &hostname::SPEC,
+        "setup" => &setup::SPEC,
+        "pip" => &pip::SPEC,
+        "modprobe" => &modprobe::SPEC,
+        "unarchive" => &unarchive::SPEC,
+        "wait_for" => &wait_for::SPEC,
+        "debconf" => &debconf::SPEC,
+        "alternatives" => &alternatives::SPEC,
+        "ping" => &PING,
         _ => return None,
     })
 }
@@ -99,6 +148,9 @@ pub fn validate_args(name: &str, args: &Map<String, Value>) -> Result<(), String
     };
     if CONTROL_MODULES.contains(&canon) {
         return Ok(());
+    }
+    if let Some((_, why)) = REFUSED.iter().find(|(m, _)| *m == canon) {
+        return Err(why.to_string());
     }
     match spec(canon) {
         Some(s) => s.check(canon, args),
@@ -119,9 +171,65 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
         "replace" => replace::run(args, ctx).await,
         "stat" => stat::run(args, ctx).await,
         "slurp" => slurp::run(args, ctx).await,
+        "apt" => apt::run(args, ctx).await,
+        "dnf" => dnf::run(args, ctx).await,
+        "package" => package(args, ctx).await,
+        "apt_repository" => apt_repository::run(args, ctx).await,
+        "deb822_repository" => deb822_repository::run(args, ctx).await,
+        "apt_key" => apt_key::run(args, ctx).await,
+        "service" | "systemd" => service::run(canon, args, ctx).await,
+        "user" => user::run(args, ctx).await,
+        "group" => group::run(args, ctx).await,
+        "mount" => mount::run(args, ctx).await,
+        "sysctl" => sysctl::run(args, ctx).await,
+        "hostname" => hostname::run(args, ctx).await,
+        "setup" => setup::run(args, ctx).await,
+        "pip" => pip::run(args, ctx).await,
+        "modprobe" => modprobe::run(args, ctx).await,
+        "unarchive" => unarchive::run(args, ctx).await,
+        "wait_for" => wait_for::run(args, ctx).await,
+        "debconf" => debconf::run(args, ctx).await,
+        "alternatives" => alternatives::run(args, ctx).await,
+        "ping" => ping(args, ctx).await,
+        c if REFUSED.iter().any(|(m, _)| *m == c) => anyhow::bail!("{}", REFUSED.iter().find(|(m, _)| *m == c).map(|(_, w)| *w).unwrap_or_default()),
         c if CONTROL_MODULES.contains(&c) => anyhow::bail!("'{c}' is executed by the executor, not by run_module"),
         c => anyhow::bail!("module '{c}' is not implemented by mdxconf"),
     }
+}
+
+/// `package`: apt on hosts with dpkg, dnf otherwise (or as `use:` says).
+async fn package(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
+    let a = util::Args::new("package", &PACKAGE, args)?;
+    let mut inner = args.clone();
+    inner.remove("use");
+    match a.str("use")?.as_deref() {
+        None | Some("auto") => {
+            let r = apt::run(&inner, ctx).await?;
+            if r.data.contains_key(apt::NO_APT) {
+                return dnf::run(&inner, ctx).await;
+            }
+            Ok(r)
+        }
+        Some("apt") => apt::run(&inner, ctx).await,
+        Some("dnf") | Some("yum") => dnf::run(&inner, ctx).await,
+        Some(u) => anyhow::bail!("package: unsupported package manager '{u}' (apt or dnf)"),
+    }
+}
+
+/// `ping`: the host runs a command and answers.
+async fn ping(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
+    let a = util::Args::new("ping", &PING, args)?;
+    let data = a.str("data")?.unwrap_or_else(|| "pong".into());
+    if data == "crash" {
+        anyhow::bail!("boom");
+    }
+    let out = util::sh(ctx, "echo pong", None).await?;
+    let mut r = ModuleResult::default();
+    if out.rc != 0 {
+        return Ok(util::failed_exec("ping failed", &out));
+    }
+    r.data.insert("ping".into(), data.into());
+    Ok(r)
 }
 
 /// Canonical module name for a task key (`ansible.builtin.copy` -> `copy`), None if not a module.
@@ -145,6 +253,13 @@ mod tests {
         assert_eq!(canonical_name("ansible.builtin.copy"), Some("copy"));
         assert_eq!(canonical_name("set_fact"), Some("set_fact"));
         assert_eq!(canonical_name("when"), None);
+        assert_eq!(canonical_name("ansible.posix.mount"), Some("mount"));
+        assert_eq!(canonical_name("community.general.modprobe"), Some("modprobe"));
+        assert_eq!(canonical_name("ansible.builtin.systemd_service"), Some("systemd"));
+        assert!(validate_args("get_url", &Map::new()).unwrap_err().contains("internet"));
+        for m in MODULES {
+            assert!(spec(m).is_some() || REFUSED.iter().any(|(r, _)| r == m), "{m} has no spec");
+        }
         let mut m = Map::new();
         m.insert("dest".into(), "/x".into());
         m.insert("bogus".into(), 1.into());

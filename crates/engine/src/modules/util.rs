@@ -284,6 +284,30 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>> {
     Ok(words)
 }
 
+/// Standard base64 (padding optional, whitespace ignored); small enough not to need a crate.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +317,7 @@ mod tests {
         assert_eq!(q("/etc/x.conf"), "/etc/x.conf");
         assert_eq!(q(""), "''");
         assert_eq!(shlex_split("echo 'a b' \"c \\\"d\" e\\ f").unwrap(), vec!["echo", "a b", "c \"d", "e f"]);
+        assert_eq!(base64_decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
         assert_eq!(py_repl(r"x=\1 \g<name> $"), "x=${1} ${name} $$");
     }
 }
