@@ -1,0 +1,57 @@
+//! Scale check for the transport: start N real sshd hosts, connect to all (at most FORKS at a time),
+//! run a few commands on each, and print timings and the controller's peak RSS.
+//! `cargo run --release -p mdxconf-transport --example fleet_scale -- 500 50`
+use mdxconf_transport::testkit::SshdFleet;
+use mdxconf_transport::{connect_ssh, put_file_atomic, remote_sha256};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn peak_rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
+    let forks: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
+    let t0 = Instant::now();
+    let fleet = Arc::new(SshdFleet::start(n).expect("fleet"));
+    println!("started {n} sshd in {:.2?}", t0.elapsed());
+    let dir = tempfile::tempdir().unwrap();
+    let sem = Arc::new(tokio::sync::Semaphore::new(forks));
+    let t1 = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (fleet, sem) = (fleet.clone(), sem.clone());
+        let path = dir.path().join(format!("f{i}")).to_string_lossy().into_owned();
+        set.spawn(async move {
+            let _p = sem.acquire().await.unwrap();
+            let c = connect_ssh(&fleet.target(i)).await?;
+            for _ in 0..8 {
+                c.exec("test -d /tmp", None).await?;
+            }
+            if remote_sha256(&*c, &path, None).await?.is_none() {
+                put_file_atomic(&*c, &path, vec![b'x'; 4096], Some(0o644), None).await?;
+            }
+            Ok::<_, mdxconf_transport::TransportError>(c)
+        });
+    }
+    let mut conns = Vec::new();
+    let mut failed = 0;
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(c) => conns.push(c),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    println!(
+        "{n} hosts x 10 commands, forks {forks}: {:.2?}, failed {failed}, peak RSS {} MiB",
+        t1.elapsed(),
+        peak_rss_kib() / 1024
+    );
+}
