@@ -101,3 +101,12 @@ fn syntax_check_only_validates() {
     assert!(out.contains("playbook:"));
     assert!(!p.path("hosts").exists());
 }
+
+#[test]
+fn notify_without_handler_and_unsupported_module() {
+    let p = Project::local(&["h1"]);
+    p.write("site.yml", &play("    - name: notifies\n      debug: msg=x\n      notify: nobody\n"));
+    expect_error(&p, "site.yml", 6, Some(7), "no handler named `nobody`");
+    p.write("site.yml", &play("    - name: dynamic inventory\n      add_host: {name: x}\n"));
+    expect_error(&p, "site.yml", 7, Some(7), "not supported");
+}

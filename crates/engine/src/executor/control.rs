@@ -156,3 +156,13 @@ pub async fn reboot(ex: &Executor, conn: &Arc<dyn Connection>, become_user: Opti
     o.status = Status::Failed;
     o
 }
+
+/// `pause: seconds=N` / `minutes=N` (no interactive prompt).
+pub async fn pause(args: Map<String, Value>) -> ItemOutcome {
+    let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    let secs = num("seconds").unwrap_or(0.0) + num("minutes").unwrap_or(0.0) * 60.0;
+    tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))).await;
+    let mut data = Map::new();
+    data.insert("delta".into(), Value::from(secs));
+    ItemOutcome::ok(false, "", data)
+}

@@ -272,6 +272,7 @@ impl Executor {
             "assert" => return super::control::assert(&self.templater, args, ctx, task),
             "fail" => return ItemOutcome::failed(args.get("msg").and_then(Value::as_str).unwrap_or("Failed as requested from task").to_string()),
             "include_vars" => return super::control::include_vars(args, task, &self.playbook_dir),
+            "pause" => return super::control::pause(args).await,
             _ => {}
         }
         let conn = match self.connection(prt, task, h, ctx).await {

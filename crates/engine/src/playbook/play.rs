@@ -149,6 +149,7 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         handlers.extend(parse_tasks(h, &inh, ctx, &mut nested)?);
         handlers.extend(nested);
     }
+    check_notify(&sections, &handlers)?;
     let roles = role::end_play(ctx);
     let needs_magic = mentions_magic(&Value::Object(vars.clone())) || mentions_magic(&Value::Object(vars_files.clone()));
     Ok(Play {
@@ -170,4 +171,36 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         tags: inh.tags,
         needs_magic,
     })
+}
+
+/// Every static `notify:` must name a handler (by name, `role : name`, or a `listen` topic).
+fn check_notify(sections: &[Vec<Task>], handlers: &[Task]) -> Result<(), ConfigError> {
+    let known = |n: &str| handlers.iter().any(|h| h.name.as_deref() == Some(n) || h.listen.iter().any(|l| l == n) || h.display_name() == n);
+    fn walk<'a>(tasks: &'a [Task], out: &mut Vec<&'a Task>) {
+        for t in tasks {
+            out.push(t);
+            match &t.kind {
+                super::task::TaskKind::Block { block, rescue, always } => {
+                    walk(block, out);
+                    walk(rescue, out);
+                    walk(always, out);
+                }
+                super::task::TaskKind::Include { tasks } => walk(tasks, out),
+                _ => {}
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for s in sections {
+        walk(s, &mut all);
+    }
+    walk(handlers, &mut all);
+    for t in all {
+        for n in &t.notify {
+            if !n.contains("{{") && !known(n) {
+                return Err(err_at(&t.origin, format!("notify: no handler named `{n}` in this play")));
+            }
+        }
+    }
+    Ok(())
 }

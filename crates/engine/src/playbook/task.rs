@@ -146,7 +146,7 @@ const TASK_KEYWORDS: &[&str] = &[
 /// Executor-handled control modules (canonical names).
 pub const CONTROL_MODULES: &[&str] = &[
     "set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks",
-    "include_role", "import_role",
+    "include_role", "import_role", "pause",
 ];
 
 /// Canonical module name: control modules first, then the module registry.

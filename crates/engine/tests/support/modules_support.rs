@@ -16,7 +16,7 @@ pub struct Host {
 }
 
 pub fn templater() -> Templater {
-    Templater { env: minijinja::Environment::new() }
+    Templater::new()
 }
 
 impl Host {
