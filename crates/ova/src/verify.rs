@@ -200,6 +200,21 @@ pub fn verify(path: &Path, inflate: bool) -> Result<VerifyReport> {
     if disks.is_empty() {
         bail!("{p}: {}: no Disk in DiskSection refers to a file", ovf.name);
     }
+    // Hardware items must point at disks that exist (ovf:/disk/<diskId>).
+    let disk_ids: Vec<&str> = root
+        .descendants()
+        .filter(|n| n.has_tag_name((OVF_NS, "Disk")))
+        .filter_map(|d| d.attribute((OVF_NS, "diskId")))
+        .collect();
+    for hr in root.descendants().filter(|n| n.tag_name().name() == "HostResource") {
+        let text = hr.text().unwrap_or("").trim();
+        if let Some(id) = text.strip_prefix("ovf:/disk/") {
+            if !disk_ids.contains(&id) {
+                let pos = doc.text_pos_at(hr.range().start);
+                bail!("{p}: {}:{}:{}: HostResource {text:?} names no Disk in DiskSection", ovf.name, pos.row, pos.col);
+            }
+        }
+    }
     Ok(VerifyReport { members, disks })
 }
 

@@ -29,6 +29,34 @@ fn repack(dir: &Path, out: &Path, members: &[&str]) {
     run(Command::new("tar").arg("--format=gnu").arg("-cf").arg(out).arg("-C").arg(dir).args(members));
 }
 
+/// Recomputes v.mf with sha256sum so only the damage under test remains.
+fn rewrite_manifest(x: &Path) {
+    let sums = run(Command::new("sha256sum").arg("v.ovf").arg("v-disk1.vmdk").current_dir(x));
+    let mf: String = sums.lines().map(|l| l.split_once("  ").unwrap()).map(|(h, n)| format!("SHA256({n})= {h}\n")).collect();
+    std::fs::write(x.join("v.mf"), mf).unwrap();
+}
+
+fn unpack(ova: &Path, dir: &Path) -> PathBuf {
+    let x = dir.join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(ova).arg("-C").arg(&x));
+    x
+}
+
+#[test]
+fn detects_dangling_disk_reference_in_hardware() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = good_ova(dir.path());
+    let x = unpack(&ova, dir.path());
+    let ovf = std::fs::read_to_string(x.join("v.ovf")).unwrap();
+    std::fs::write(x.join("v.ovf"), ovf.replace("ovf:/disk/vmdisk1", "ovf:/disk/vmdisk9")).unwrap();
+    rewrite_manifest(&x);
+    let bad = dir.path().join("bad.ova");
+    repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
+    let e = verify_err(&bad);
+    assert!(e.contains("HostResource \"ovf:/disk/vmdisk9\" names no Disk"), "{e}");
+}
+
 #[test]
 fn detects_corrupted_manifest_hash() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,15 +109,7 @@ fn detects_truncated_vmdk_even_with_a_matching_manifest() {
     run(Command::new("truncate").arg("-s").arg((len - 4096).to_string()).arg(&vmdk));
     let ovf = std::fs::read_to_string(x.join("v.ovf")).unwrap();
     std::fs::write(x.join("v.ovf"), ovf.replace(&format!("ovf:size=\"{len}\""), &format!("ovf:size=\"{}\"", len - 4096))).unwrap();
-    let sums = run(Command::new("sha256sum").arg("v.ovf").arg("v-disk1.vmdk").current_dir(&x));
-    let mf: String = sums
-        .lines()
-        .map(|l| {
-            let (h, n) = l.split_once("  ").unwrap();
-            format!("SHA256({n})= {h}\n")
-        })
-        .collect();
-    std::fs::write(x.join("v.mf"), mf).unwrap();
+    rewrite_manifest(&x);
     let bad = dir.path().join("bad.ova");
     repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
     let e = verify_err(&bad);
@@ -115,9 +135,7 @@ fn detects_corrupted_grain_data() {
     let vmdk = x.join("v-disk1.vmdk");
     let f = std::fs::OpenOptions::new().write(true).open(&vmdk).unwrap();
     f.write_all_at(&[0xff; 64], 128 * 512 + 40).unwrap();
-    let sums = run(Command::new("sha256sum").arg("v.ovf").arg("v-disk1.vmdk").current_dir(&x));
-    let mf: String = sums.lines().map(|l| l.split_once("  ").unwrap()).map(|(h, n)| format!("SHA256({n})= {h}\n")).collect();
-    std::fs::write(x.join("v.mf"), mf).unwrap();
+    rewrite_manifest(&x);
     let bad = dir.path().join("bad.ova");
     repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
     let e = verify_err(&bad);
