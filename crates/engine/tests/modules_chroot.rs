@@ -15,11 +15,6 @@ fn root() -> &'static (PathBuf, Mutex<()>) {
     R.get_or_init(|| (bookworm_rootfs(), Mutex::new(())))
 }
 
-struct Cleanup;
-impl Drop for Cleanup {
-    fn drop(&mut self) {}
-}
-
 #[tokio::test]
 async fn apt_install_remove_and_package() {
     let (dir, lock) = root();
@@ -108,6 +103,8 @@ async fn sysctl_file_debconf_alternatives_setup() {
     let _g = lock.lock().await;
     let h = Host::chroot(dir);
     let f = "/etc/sysctl.d/90-mdxconf-test.conf";
+    // the apt variant has no procps, hence no /etc/sysctl.d
+    h.sh("mkdir -p /etc/sysctl.d").await;
     h.converge("sysctl", json!({"name": "vm.swappiness", "value": 10, "sysctl_file": f, "reload": false})).await;
     assert_eq!(std::fs::read_to_string(dir.join(&f[1..])).unwrap(), "vm.swappiness=10\n");
     let (first, _) = h.converge("sysctl", json!({"name": "vm.swappiness", "value": "20", "sysctl_file": f, "reload": false})).await;

@@ -89,7 +89,16 @@ pub fn bookworm_rootfs() -> PathBuf {
             let _ = std::process::Command::new("rm").arg("-rf").arg(&tmp).status();
         }
     }
-    let work = PathBuf::from(format!("/var/tmp/mdxconf-test-cache/work-{}", std::process::id()));
+    // copies left by earlier (finished) test processes are removed; a process cannot clean up a static
+    for e in std::fs::read_dir(&cache).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("work-") {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                remove_rootfs(&e.path());
+            }
+        }
+    }
+    let work = cache.join(format!("work-{}", std::process::id()));
     if !work.exists() {
         let st = std::process::Command::new("cp").args(["-a", "--reflink=auto"]).arg(&base).arg(&work).status().unwrap();
         assert!(st.success(), "copying the rootfs failed");
@@ -100,7 +109,7 @@ pub fn bookworm_rootfs() -> PathBuf {
 /// Removes a per-run rootfs copy (after unmounting anything left inside).
 pub fn remove_rootfs(root: &Path) {
     for m in ["proc", "dev"] {
-        let _ = std::process::Command::new("umount").arg("-l").arg(root.join(m)).status();
+        let _ = std::process::Command::new("umount").arg("-l").arg(root.join(m)).stderr(std::process::Stdio::null()).status();
     }
     let _ = std::process::Command::new("rm").args(["-rf", "--one-file-system"]).arg(root).status();
 }
