@@ -286,3 +286,31 @@ fn free_strategy_and_forks_one() {
     assert_eq!(code, 0);
     assert_eq!(recap_total(&doc, "changed"), 0);
 }
+
+#[test]
+fn run_once_delegate_to_and_magic_vars() {
+    let p = Project::local(&["h1", "h2", "h3"]);
+    p.write("templates/hosts.j2", "{% for h in groups['web'] %}{{ h }}={{ hostvars[h]['inventory_hostname_short'] | default(h) }} {% endfor %}\nplay={{ ansible_play_hosts | length }} me={{ inventory_hostname }} groups={{ group_names | join(',') }}\n");
+    p.write(
+        "site.yml",
+        &pb(r#"
+    - name: once
+      shell: "echo {{ inventory_hostname }} >> {{ work }}/once.log"
+      run_once: true
+      register: once_out
+    - name: everybody sees the run_once result
+      assert:
+        that: ["once_out.rc == 0"]
+    - name: on the controller
+      copy: {content: "{{ inventory_hostname }}", dest: "{{ work }}/delegated-{{ inventory_hostname }}"}
+      delegate_to: localhost
+    - name: magic variables in a template file
+      template: {src: hosts.j2, dest: "{{ dir }}/hosts"}
+"#),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(read(&p.path("hosts/once.log")), "h1\n");
+    assert_eq!(read(&p.path("hosts/delegated-h2")), "h2");
+    assert_eq!(read(&p.host_dir("h3").join("hosts")), "h1=h1 h2=h2 h3=h3 play=3 me=h3 groups=web\n", "trim_blocks eats the newline after endfor, as in Ansible");
+}

@@ -380,7 +380,14 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             Ok(())
         }
         _ => {
-            validate::check_module_args(&canon, &args, key_origin, &task, &inh.dirs, ctx)?;
+            let tfile = validate::check_module_args(&canon, &args, key_origin, &task, &inh.dirs, ctx)?;
+            if canon == "template" {
+                // What the template file uses decides whether hostvars/groups must be built for it.
+                task.needs_magic |= match tfile {
+                    Some(p) => std::fs::read_to_string(p).map(|t| mentions_magic(&Value::String(t))).unwrap_or(true),
+                    None => true,
+                };
+            }
             task.kind = TaskKind::Module { name: canon, args };
             out.push(task);
             Ok(())
@@ -537,7 +544,7 @@ pub fn mentions_magic(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains("hostvars") || s.contains("groups") || s.contains("play_hosts"),
         Value::Array(a) => a.iter().any(mentions_magic),
-        Value::Object(m) => m.iter().any(|(k, v)| k == "template" || mentions_magic(v)),
+        Value::Object(m) => m.values().any(mentions_magic),
         _ => false,
     }
 }

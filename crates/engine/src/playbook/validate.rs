@@ -170,8 +170,9 @@ fn required(module: &str) -> &'static [&'static [&'static str]] {
 const META_ACTIONS: &[&str] = &["flush_handlers", "end_host", "end_play", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection", "end_batch"];
 
 /// Required arguments, meta actions, and existence/syntax of static template/copy sources.
-pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Task, dirs: &[PathBuf], ctx: &LoadCtx) -> Result<(), ConfigError> {
-    let Some(obj) = args.as_object() else { return Ok(()) };
+/// Returns the template file a `template` task renders, when its name is static.
+pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Task, dirs: &[PathBuf], ctx: &LoadCtx) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(obj) = args.as_object() else { return Ok(None) };
     // Argument names and required arguments as the module registry knows them.
     crate::modules::validate_args(module, obj).map_err(|m| err_at(origin, format!("module `{module}`: {m}")))?;
     for alts in required(module) {
@@ -207,7 +208,10 @@ pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Tas
                         (module == "copy").then(|| search.iter().map(|d| d.join(p)).find(|c| c.is_dir())).flatten()
                     });
                     match found {
-                        Some(p) if module == "template" => check_template_file(&p)?,
+                        Some(p) if module == "template" => {
+                            check_template_file(&p)?;
+                            return Ok(Some(p));
+                        }
                         Some(_) => {}
                         None => return Err(err_at(origin, format!("{module}: source `{src}` not found"))),
                     }
@@ -216,5 +220,5 @@ pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Tas
         }
         _ => {}
     }
-    Ok(())
+    Ok(None)
 }
