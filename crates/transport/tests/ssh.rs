@@ -241,3 +241,36 @@ async fn stopped_host_reconnects_when_back() {
     fleet.start_host(0).unwrap();
     assert_eq!(run(&*c, "echo 3").await.stdout, b"3\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn become_runs_the_whole_write_under_sudo() {
+    if std::process::Command::new("sudo").arg("-V").output().is_err() {
+        panic!("sudo is required for this test (apt-get install sudo)");
+    }
+    let fleet = SshdFleet::start(1).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    assert_eq!(c.login_user(), Some("root"));
+    let out = run(&*c, &become_command(c.login_user(), "id -un; echo $HOME", Some("nobody"))).await;
+    assert_eq!(out.rc, 0, "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("nobody\n"), "{s}");
+
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let p = dir.path().join("owned-by-nobody");
+    let out = put_file_atomic(&*c, p.to_str().unwrap(), b"x\n".to_vec(), Some(0o600), Some("nobody")).await.unwrap();
+    assert_eq!(out.rc, 0, "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&p).unwrap();
+    assert_eq!(meta.uid(), 65534, "temp file, chmod and rename all ran as nobody");
+    assert_eq!(remote_sha256(&*c, p.to_str().unwrap(), Some("nobody")).await.unwrap(), Some(sha256_hex(b"x\n")));
+
+    // nobody cannot replace a root-owned file in a root-only directory: rc != 0, file untouched.
+    let locked = tempfile::tempdir().unwrap();
+    let q = locked.path().join("root-file");
+    std::fs::write(&q, "orig").unwrap();
+    let out = put_file_atomic(&*c, q.to_str().unwrap(), b"evil".to_vec(), None, Some("nobody")).await.unwrap();
+    assert_ne!(out.rc, 0);
+    assert_eq!(std::fs::read_to_string(&q).unwrap(), "orig");
+    assert_eq!(std::fs::read_dir(locked.path()).unwrap().count(), 1);
+}
