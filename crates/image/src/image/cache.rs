@@ -35,7 +35,11 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(root: Option<PathBuf>) -> Cache {
-        Cache { root: root.unwrap_or_else(default_cache_dir) }
+        let root = root.unwrap_or_else(default_cache_dir);
+        // absolute, because qcow2 overlays store their backing file's path
+        let _ = std::fs::create_dir_all(&root);
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        Cache { root }
     }
     pub fn entry(&self, name: &str, key: &str) -> Entry {
         Entry { dir: self.root.join("images").join(name).join(key) }

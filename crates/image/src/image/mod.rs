@@ -141,6 +141,12 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
             record.durations = log.durations();
             record.finished_at = record::now();
             crate::util::write_atomic(&partial.join("record.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
+            // leftovers of background deletions (rootfs tree) must not move into the entry
+            for e in std::fs::read_dir(&partial)?.flatten() {
+                if e.file_name().to_string_lossy().starts_with("trash-") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
             let _ = std::fs::remove_dir_all(&entry.dir);
             std::fs::rename(&partial, &entry.dir).with_context(|| format!("moving {} into place", partial.display()))?;
             guard.armed = false;

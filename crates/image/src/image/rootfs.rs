@@ -200,8 +200,13 @@ pub async fn build(def: &Definition, src: &RootfsSource, work: &Path, boot_out: 
     let raw = work.join("disk.raw");
     make_disk(&dir, &raw, &def.disk_size, &root_uuid, log).await?;
     st.done();
-    // the tree is big; it is in the disk now
-    let _ = std::fs::remove_dir_all(&dir);
+    // the tree is big and in the disk now: delete it in the background (tens of seconds on a busy disk)
+    let trash = work.join(format!("trash-rootfs-{}", std::process::id()));
+    if std::fs::rename(&dir, &trash).is_ok() {
+        tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(&trash);
+        });
+    }
     Ok(RootfsDisk { raw, root_uuid, kernel, initrd })
 }
 

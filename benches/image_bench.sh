@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Image build benchmark: mdxconf vs Packer 1.6.6 (Debian's packer package), both under QEMU.
+#
+#   1. mdxconf full build of images/debian12-server.yaml (rootfs source) with an empty cache
+#   2. mdxconf rebuild of the same unchanged definition (cache hit)
+#   3. Packer 1.6.6 qemu builder: the Debian 12 netboot installer (debian-installer-12-netboot-amd64)
+#      on an ISO made here with isolinux, boot command typed over VNC, preseed from Packer's HTTP
+#      server, SSH, a shell provisioner doing the same generalization, shutdown.
+#
+# Needs: qemu-system-x86, qemu-utils, mmdebstrap, packer, xorriso, isolinux, syslinux-common,
+# debian-installer-12-netboot-amd64, hyperfine is not used (each run is minutes long; run once).
+# Usage: benches/image_bench.sh [RESULTS_MD]   (MDXCONF_BIN=path/to/mdxconf to skip cargo build)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out_md=${1:-$here/benches/results/image.md}
+work=$(mktemp -d /var/tmp/mdxconf-image-bench.XXXXXX)
+packer_pid=""
+cleanup() {
+  if [ -n "$packer_pid" ] && kill -0 "$packer_pid" 2>/dev/null; then kill -INT "$packer_pid" 2>/dev/null || true; sleep 5; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bin=${MDXCONF_BIN:-}
+if [ -z "$bin" ]; then
+  # debug build is enough: QEMU, mmdebstrap and I/O dominate, not mdxconf's own code
+  (cd "$here" && cargo build -q --bin mdxconf)
+  bin="${CARGO_TARGET_DIR:-$here/target}/debug/mdxconf"
+fi
+export MDXCONF_ACCEL=${MDXCONF_ACCEL:-}   # empty: probe (falls back to TCG where KVM does not work)
+[ -z "$MDXCONF_ACCEL" ] && unset MDXCONF_ACCEL
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+echo "== mdxconf full build (empty cache)"
+t0=$(now)
+"$bin" image build "$here/images/debian12-server.yaml" --cache-dir "$work/cache" --output-dir "$work/out" --quiet
+t1=$(now)
+full=$(secs "$t0" "$t1")
+echo "== mdxconf cached rebuild"
+t0=$(now)
+"$bin" image build "$here/images/debian12-server.yaml" --cache-dir "$work/cache" --output-dir "$work/out" --quiet
+t1=$(now)
+cached=$(secs "$t0" "$t1")
+rec=$(ls "$work"/cache/images/debian12-server/*/record.json)
+stages=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("; ".join(f"{n} {s:.0f}s" for n,s in r["durations"]))' "$rec")
+accel=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["accel"])' "$rec")
+mdx_size=$(stat -c %s "$work/out/debian12-server.qcow2")
+
+echo "== Packer $(packer version | head -1): Debian 12 netboot installer + preseed"
+nb=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
+mkdir -p "$work/iso/isolinux" "$work/http"
+cp "$nb/linux" "$nb/initrd.gz" "$work/iso/"
+cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/iso/isolinux/"
+printf 'prompt 1\ntimeout 0\nlabel install\n  kernel /linux\n  append initrd=/initrd.gz\n' > "$work/iso/isolinux/isolinux.cfg"
+xorriso -as mkisofs -quiet -o "$work/d-i.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$work/iso"
+# same answers as images/debian/preseed.cfg, but Packer logs in with a password (it cannot template
+# the preseed) and the installer reboots into the disk instead of powering off
+sed -e 's|^d-i passwd/root-password-crypted.*|d-i passwd/root-password password packer\nd-i passwd/root-password-again password packer|' \
+    -e 's|^d-i preseed/late_command.*|d-i preseed/late_command string in-target sed -i "s/^#\\?PermitRootLogin.*/PermitRootLogin yes/" /etc/ssh/sshd_config|' \
+    -e '/debian-installer\/exit\/poweroff/d' \
+    -e 's/{{ hostname }}/packer-debian12/' \
+    "$here/images/debian/preseed.cfg" > "$work/http/preseed.cfg"
+accel_packer=tcg
+[ "${MDXCONF_ACCEL:-$accel}" = kvm ] && accel_packer=kvm
+cat > "$work/debian12.json" <<EOF
+{
+  "builders": [{
+    "type": "qemu",
+    "iso_url": "$work/d-i.iso",
+    "iso_checksum": "none",
+    "output_directory": "$work/packer-out",
+    "vm_name": "debian12-packer.qcow2",
+    "format": "qcow2",
+    "disk_size": "8G",
+    "disk_interface": "virtio",
+    "net_device": "virtio-net",
+    "accelerator": "$accel_packer",
+    "cpus": 2,
+    "memory": 1024,
+    "headless": true,
+    "vnc_bind_address": "127.0.0.1",
+    "http_directory": "$work/http",
+    "qemuargs": [["-serial", "file:$work/packer-serial.log"]],
+    "boot_wait": "10s",
+    "boot_command": ["install auto=true priority=critical url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/preseed.cfg netcfg/get_hostname=packer-debian12 netcfg/get_domain=localdomain console=ttyS0,115200n8 DEBIAN_FRONTEND=text<enter>"],
+    "communicator": "ssh",
+    "ssh_username": "root",
+    "ssh_password": "packer",
+    "ssh_timeout": "120m",
+    "shutdown_command": "poweroff"
+  }],
+  "provisioners": [{
+    "type": "shell",
+    "inline": ["truncate -s 0 /etc/machine-id", "rm -f /etc/ssh/ssh_host_*", "apt-get clean", "rm -rf /var/lib/apt/lists/*", "sync"]
+  }]
+}
+EOF
+packer validate "$work/debian12.json"
+t0=$(now)
+set +e
+PACKER_LOG=1 PACKER_LOG_PATH="$work/packer.log" packer build -color=false "$work/debian12.json" > "$work/packer-stdout.log" 2>&1 &
+packer_pid=$!
+wait "$packer_pid"; packer_rc=$?
+set -e
+t1=$(now)
+packer_t=$(secs "$t0" "$t1")
+packer_size=$(stat -c %s "$work/packer-out/debian12-packer.qcow2" 2>/dev/null || echo 0)
+packer_tail=$(tail -n 5 "$work/packer-stdout.log" | sed 's/^/    /')
+mkdir -p "$(dirname "$out_md")"
+cp "$work/packer-stdout.log" "$(dirname "$out_md")/image-packer-stdout.log" 2>/dev/null || true
+
+cat > "$out_md" <<EOF
+# Image build benchmark (benches/image_bench.sh)
+
+Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs;
+accelerator: $accel (mdxconf's probe; KVM cannot boot Linux on this host). Date: $(date -u +%Y-%m-%dT%H:%MZ).
+Each build ran once (minutes long; no repetition).
+
+| build | wall time | output |
+|---|---|---|
+| mdxconf full build, debian12-server (mmdebstrap rootfs, boot, GRUB, generalize, qcow2) | ${full} s | $((mdx_size >> 20)) MiB qcow2 |
+| mdxconf rebuild, unchanged definition (cache hit) | ${cached} s | same |
+| Packer 1.6.6 qemu builder, Debian 12 netboot installer + preseed (exit code $packer_rc) | ${packer_t} s | $((packer_size >> 20)) MiB qcow2 |
+
+mdxconf stages: $stages
+
+Packer's last lines:
+$packer_tail
+
+Commands:
+
+    $bin image build images/debian12-server.yaml --cache-dir \$CACHE --output-dir \$OUT --quiet   # twice
+    packer build debian12.json   # template and ISO generated by benches/image_bench.sh
+
+Notes: the two pipelines do not install the same way. mdxconf's debian12-server uses mmdebstrap on the
+host (native speed) and boots the guest once under emulation; Packer 1.6.6 has no rootfs builder, so
+its Debian build is the installer (debian-installer unpacks every package inside the emulated guest),
+typed in over VNC. Packer 1.6.6 cannot boot -kernel/-initrd for the installer either (the installer's
+reboot would start the installer again), hence the ISO made here from the netboot files with isolinux.
+EOF
+echo "results written to $out_md"
+cat "$out_md"
