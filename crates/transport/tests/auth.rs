@@ -72,6 +72,11 @@ async fn key_types_encrypted_keys_and_agent() {
     assert!(st.status.success());
     let err = connect_ssh(&t).await.err().expect("agent is empty now");
     assert!(matches!(err, TransportError::Auth { .. }), "{err}");
+    // An RSA key held by the agent: signed with rsa-sha2-* (OpenSSH 9 rejects SHA-1 ssh-rsa).
+    let st = Command::new("ssh-add").arg("-q").arg(d.join("rsa")).env("SSH_AUTH_SOCK", &sock).status().unwrap();
+    assert!(st.success());
+    let c = connect_ssh(&t).await.unwrap();
+    assert_eq!(run(&*c, "echo rsa-agent").await.stdout, b"rsa-agent\n");
     let _ = agent.kill();
     let _ = agent.wait();
 }

@@ -274,3 +274,24 @@ async fn become_runs_the_whole_write_under_sudo() {
     assert_eq!(std::fs::read_to_string(&q).unwrap(), "orig");
     assert_eq!(std::fs::read_dir(locked.path()).unwrap().count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_server_hits_the_connect_timeout() {
+    // Accepts TCP but never speaks SSH (like a hung host): the connect timeout must fire.
+    let listener = std::net::TcpListener::bind("127.0.0.9:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = SshTarget {
+        name: "mute".into(),
+        address: Some("127.0.0.9".into()),
+        port: Some(port),
+        ssh_config: Some("/dev/null".into()),
+        connect_timeout: Some(Duration::from_millis(1500)),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let err = connect_ssh(&t).await.err().expect("nobody answers");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(start.elapsed() >= Duration::from_millis(1400));
+    drop(listener);
+}
