@@ -314,3 +314,32 @@ fn run_once_delegate_to_and_magic_vars() {
     assert_eq!(read(&p.path("hosts/delegated-h2")), "h2");
     assert_eq!(read(&p.host_dir("h3").join("hosts")), "h1=h1 h2=h2 h3=h3 play=3 me=h3 groups=web\n", "trim_blocks eats the newline after endfor, as in Ansible");
 }
+
+#[test]
+fn meta_end_host_and_end_play() {
+    let p = Project::local(&["h1", "h2"]);
+    p.write(
+        "site.yml",
+        &format!(
+            "{}- hosts: web\n  gather_facts: false\n  tasks:\n    - name: second play\n      copy: {{content: two, dest: \"{{{{ work }}}}/{{{{ inventory_hostname }}}}/play2\"}}\n      check_mode: false\n",
+            pb(r#"
+    - name: stop h1 here
+      meta: end_host
+      when: inventory_hostname == 'h1'
+    - name: only h2
+      copy: {content: h2, dest: "{{ dir }}/after-end-host"}
+    - meta: end_play
+    - name: nobody
+      copy: {content: x, dest: "{{ dir }}/after-end-play"}
+"#)
+        ),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert!(!p.host_dir("h1").join("after-end-host").exists());
+    assert!(p.host_dir("h2").join("after-end-host").exists());
+    assert!(!p.host_dir("h2").join("after-end-play").exists());
+    // ending a play is not a failure: both hosts run the next play
+    assert_eq!(read(&p.host_dir("h1").join("play2")), "two");
+    assert_eq!(read(&p.host_dir("h2").join("play2")), "two");
+}

@@ -157,3 +157,28 @@ fn validate_args_before_running() {
     assert!(validate_args("set_fact", &m(json!({"anything": 1}))).is_ok());
     assert!(validate_args("nosuchmodule", &m(json!({}))).is_err());
 }
+
+/// A real tmpfs mount on the controller, with a private fstab (mount -T) so /etc/fstab is never touched.
+#[tokio::test]
+async fn mount_tmpfs_with_private_fstab() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let fstab = d.path().join("fstab");
+    fs::write(&fstab, "# test fstab\n").unwrap();
+    let mp = d.path().join("mnt");
+    let args = json!({"path": mp, "src": "tmpfs", "fstype": "tmpfs", "opts": "size=1m,mode=0755", "state": "mounted", "fstab": fstab});
+    let (first, _) = h.converge("mount", args).await;
+    let line = format!("tmpfs {} tmpfs size=1m,mode=0755 0 0\n", mp.display());
+    assert_eq!(fs::read_to_string(&fstab).unwrap(), format!("# test fstab\n{line}"));
+    assert!(first.diff.iter().any(|x| x.after == format!("# test fstab\n{line}")));
+    let mounted = || std::process::Command::new("findmnt").arg("-rn").arg("--mountpoint").arg(&mp).status().unwrap().success();
+    assert!(mounted());
+    h.converge("mount", json!({"path": mp, "state": "unmounted", "fstab": fstab})).await;
+    assert!(!mounted());
+    assert!(fs::read_to_string(&fstab).unwrap().contains("tmpfs"));
+    h.converge("mount", json!({"path": mp, "src": "tmpfs", "fstype": "tmpfs", "state": "mounted", "fstab": fstab})).await;
+    assert!(mounted());
+    h.converge("mount", json!({"path": mp, "state": "absent", "fstab": fstab})).await;
+    assert!(!mounted());
+    assert_eq!(fs::read_to_string(&fstab).unwrap(), "# test fstab\n");
+}
