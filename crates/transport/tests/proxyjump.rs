@@ -103,3 +103,22 @@ async fn unreachable_through_bastion_and_dead_bastion() {
     assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("jump host"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_target_key_behind_bastion() {
+    let fleet = SshdFleet::start(2).unwrap();
+    // known_hosts knows the bastion only.
+    let kh = fleet.dir.join("bastion_only_known_hosts");
+    std::fs::write(&kh, fleet.known_hosts_line(&fleet.hosts[0])).unwrap();
+    let mut t = fleet.target(1);
+    t.known_hosts = Some(kh.clone());
+    t.proxy_jump = Some(jump_spec(&fleet, 0));
+    let err = connect_ssh(&t).await.err().expect("target key unknown");
+    assert!(matches!(err, TransportError::HostKey { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("ssh {} ssh-keyscan", jump_spec(&fleet, 0))), "{err}");
+    t.host_key_policy = HostKeyPolicy::AcceptNew;
+    let c = connect_ssh(&t).await.unwrap();
+    assert_via(&fleet, &*c, 1, 0).await;
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert_eq!(text, fleet.known_hosts_line(&fleet.hosts[0]) + &fleet.known_hosts_line(&fleet.hosts[1]));
+}

@@ -295,3 +295,29 @@ async fn silent_server_hits_the_connect_timeout() {
     assert!(start.elapsed() >= Duration::from_millis(1400));
     drop(listener);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_or_closing_a_connection_closes_its_socket() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let h = &fleet.hosts[0];
+    let dst = format!("{}:{}", h.address, h.port);
+    let wait_gone = || async {
+        for _ in 0..100 {
+            if my_connections_to(&dst) == 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    run(&*c, "true").await;
+    assert_eq!(my_connections_to(&dst), 1);
+    c.close().await;
+    assert!(wait_gone().await, "close() must end the TCP connection");
+
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    run(&*c, "true").await;
+    drop(c);
+    assert!(wait_gone().await, "dropping the last handle must end the TCP connection");
+}

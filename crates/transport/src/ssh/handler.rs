@@ -13,6 +13,8 @@ pub(crate) struct Client {
     pub known_hosts: Vec<PathBuf>,
     pub known_hosts_name: String,
     pub policy: HostKeyPolicy,
+    /// Jump host the connection goes through (ssh-keyscan must run where the host is reachable).
+    pub via: Option<String>,
     /// Why we rejected the key: russh only reports "unknown key", we want the full story.
     pub failure: Arc<Mutex<Option<Fail>>>,
 }
@@ -65,14 +67,20 @@ impl Client {
                         others[0].line
                     )
                 };
+                let keyscan = match &self.via {
+                    None => format!("`ssh-keyscan -p {} {} >> {}`", self.port, self.host, first.display()),
+                    Some(j) => format!(
+                        "`ssh {j} ssh-keyscan -p {} {} >> {}` (the host is only reachable through {j})",
+                        self.port,
+                        self.host,
+                        first.display()
+                    ),
+                };
                 self.reject(format!(
                     "host key of {name} is unknown{other}: server presents {alg} {fp}, not found in {}. \
-                     Verify the fingerprint, then either add it with `ssh-keyscan -p {} {} >> {}` \
+                     Verify the fingerprint, then either add it with {keyscan} \
                      or rerun with --accept-new-host-keys to record new host keys automatically",
                     self.files(),
-                    self.port,
-                    self.host,
-                    first.display()
                 ))
             }
         }

@@ -92,10 +92,11 @@ fn endpoint(label: &str, alias: &str, cfg: &HostConfig, t: &SshTarget, o: Overri
         let d = home().join(".ssh");
         vec![d.join("known_hosts"), d.join("known_hosts2"), PathBuf::from("/etc/ssh/ssh_known_hosts")]
     };
-    let kh_host = cfg.host_key_alias.clone().unwrap_or_else(|| host.clone());
+    // OpenSSH looks a HostKeyAlias up as-is (no [..]:port decoration).
+    let known_hosts_name = cfg.host_key_alias.clone().unwrap_or_else(|| host_port(&host, port));
     Endpoint {
         label: label.to_string(),
-        known_hosts_name: host_port(&kh_host, port),
+        known_hosts_name,
         host,
         port,
         user,

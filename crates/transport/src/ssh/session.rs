@@ -59,6 +59,7 @@ impl SshSession {
             known_hosts: ep.known_hosts.clone(),
             known_hosts_name: ep.known_hosts_name.clone(),
             policy: ep.policy,
+            via: upstream.as_ref().map(|u| u.label.clone()),
             failure: failure.clone(),
         };
         let config = client_config(ep);
