@@ -29,6 +29,9 @@ async fn apt_install_remove_and_package() {
     assert_eq!(first.diff[0].before, "hello: absent\n");
     assert!(h.sh("dpkg-query -W -f='${Status}' hello").await.contains("install ok installed"));
     assert_eq!(h.sh("hello").await.trim(), "Hello, world!");
+    let pf = h.ok("package_facts", json!({}), false).await;
+    assert_eq!(pf.data["ansible_facts"]["packages"]["hello"][0]["name"], "hello");
+    assert!(pf.data["ansible_facts"]["packages"]["apt"][0]["version"].as_str().unwrap().starts_with("2.6"));
     // already installed under a list with another missing package: only the missing one is installed
     h.converge("package", json!({"name": ["hello", "sl"], "state": "present"})).await;
     let (first, _) = h.converge("apt", json!({"name": ["hello", "sl"], "state": "absent", "purge": true})).await;

@@ -171,7 +171,7 @@ async fn mount_tmpfs_with_private_fstab() {
     let line = format!("tmpfs {} tmpfs size=1m,mode=0755 0 0\n", mp.display());
     assert_eq!(fs::read_to_string(&fstab).unwrap(), format!("# test fstab\n{line}"));
     assert!(first.diff.iter().any(|x| x.after == format!("# test fstab\n{line}")));
-    let mounted = || std::process::Command::new("findmnt").arg("-rn").arg("--mountpoint").arg(&mp).status().unwrap().success();
+    let mounted = || std::process::Command::new("findmnt").arg("-rn").arg("--mountpoint").arg(&mp).stdout(std::process::Stdio::null()).status().unwrap().success();
     assert!(mounted());
     h.converge("mount", json!({"path": mp, "state": "unmounted", "fstab": fstab})).await;
     assert!(!mounted());

@@ -2,7 +2,7 @@
 //! every existing source file is read in the same single exec so a repo already configured anywhere is ok.
 use super::copy::{put_content, Put};
 use super::fileops::{Attrs, ModeSpec};
-use super::util::{failed, failed_exec, q, sh, state_diff, text, Args, Spec};
+use super::util::{failed_exec, q, sh, state_diff, text, Args, Spec};
 use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
@@ -102,9 +102,6 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 return Ok(f);
             }
         }
-    }
-    if r.failed {
-        return Ok(failed(r.msg));
     }
     Ok(r)
 }

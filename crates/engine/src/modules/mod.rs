@@ -89,7 +89,7 @@ pub const MODULES: &[&str] = &[
     "command", "shell", "raw", "file", "copy", "template", "lineinfile", "blockinfile", "replace", "stat", "slurp",
     "package", "apt", "dnf", "apt_repository", "deb822_repository", "apt_key", "service", "systemd", "user", "group",
     "mount", "sysctl", "hostname", "setup", "pip", "modprobe", "unarchive", "wait_for", "debconf", "alternatives",
-    "ping", "get_url",
+    "ping", "get_url", "package_facts",
 ];
 
 /// Modules mdxconf knows but refuses, with the reason (reported before any host is touched).
@@ -98,6 +98,7 @@ const REFUSED: &[(&str, &str)] = &[
 ];
 
 const PACKAGE: util::Spec = util::Spec { args: &["name|pkg", "state", "use"], required: &["name"] };
+const PACKAGE_FACTS: util::Spec = util::Spec { args: &["manager", "strategy"], required: &[] };
 const PING: util::Spec = util::Spec { args: &["data"], required: &[] };
 
 /// Collections whose prefix is dropped (`ansible.builtin.copy` -> `copy`).
@@ -136,6 +137,7 @@ fn spec(name: &str) -> Option<&'static util::Spec> {
         "debconf" => &debconf::SPEC,
         "alternatives" => &alternatives::SPEC,
         "ping" => &PING,
+        "package_facts" => &PACKAGE_FACTS,
         _ => return None,
     })
 }
@@ -191,6 +193,7 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
         "debconf" => debconf::run(args, ctx).await,
         "alternatives" => alternatives::run(args, ctx).await,
         "ping" => ping(args, ctx).await,
+        "package_facts" => package_facts(args, ctx).await,
         c if REFUSED.iter().any(|(m, _)| *m == c) => anyhow::bail!("{}", REFUSED.iter().find(|(m, _)| *m == c).map(|(_, w)| *w).unwrap_or_default()),
         c if CONTROL_MODULES.contains(&c) => anyhow::bail!("'{c}' is executed by the executor, not by run_module"),
         c => anyhow::bail!("module '{c}' is not implemented by mdxconf"),
@@ -216,6 +219,30 @@ async fn package(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Resu
     }
 }
 
+/// `package_facts`: installed packages (dpkg or rpm) as `ansible_facts.packages` {name: [{name, version, arch, source}]}.
+async fn package_facts(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
+    util::Args::new("package_facts", &PACKAGE_FACTS, args)?;
+    let script = "if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='apt\\t${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'; \
+                  elif command -v rpm >/dev/null 2>&1; then rpm -qa --qf 'rpm\\tii \\t%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'; fi";
+    let out = util::sh(ctx, script, None).await?;
+    if out.rc != 0 {
+        return Ok(util::failed_exec("package_facts failed", &out));
+    }
+    let mut pkgs = Map::new();
+    for l in util::text(&out.stdout).lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() == 5 && f[1].starts_with("ii") {
+            let e = pkgs.entry(f[2].to_string()).or_insert_with(|| Value::Array(vec![]));
+            if let Value::Array(v) = e {
+                v.push(serde_json::json!({"name": f[2], "version": f[3], "arch": f[4], "source": f[0]}));
+            }
+        }
+    }
+    let mut r = ModuleResult::default();
+    r.data.insert("ansible_facts".into(), serde_json::json!({"packages": pkgs}));
+    Ok(r)
+}
+
 /// `ping`: the host runs a command and answers.
 async fn ping(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
     let a = util::Args::new("ping", &PING, args)?;
@@ -239,7 +266,7 @@ pub fn canonical_name(key: &str) -> Option<&'static str> {
         "systemd_service" => "systemd",
         "apt_get" => "apt",
         "yum" => "dnf",
-        "package_facts" | "gather_facts" => "setup",
+        "gather_facts" => "setup",
         s => s,
     };
     MODULES.iter().chain(CONTROL_MODULES).copied().find(|m| *m == short)

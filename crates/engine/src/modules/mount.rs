@@ -80,13 +80,15 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let mut r = ModuleResult::default();
     let mut cmds: Vec<String> = vec![];
     let p = q(&path);
+    // like Ansible, a non-default fstab is handed to mount(8) with -T
+    let mnt = if fstab == "/etc/fstab" { "mount".to_string() } else { format!("mount -T {}", q(&fstab)) };
     match state.as_str() {
         "mounted" => {
             if !mounted {
                 if !isdir { cmds.push(format!("mkdir -p -- {p}")); }
-                cmds.push(format!("mount -- {p}"));
+                cmds.push(format!("{mnt} -- {p}"));
             } else if fstab_changed {
-                cmds.push(format!("{{ mount -o remount -- {p} || {{ umount -- {p} && mount -- {p}; }}; }}"));
+                cmds.push(format!("{{ {mnt} -o remount -- {p} || {{ umount -- {p} && {mnt} -- {p}; }}; }}"));
             }
         }
         "unmounted" | "absent" if mounted => cmds.push(format!("umount -- {p}")),
@@ -94,7 +96,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
             if !mounted {
                 return Ok(failed(format!("{path} is not mounted")));
             }
-            cmds.push(format!("mount -o remount -- {p}"));
+            cmds.push(format!("{mnt} -o remount -- {p}"));
         }
         _ => {}
     }

@@ -1,7 +1,7 @@
 //! sysctl: a key in a sysctl file (edited atomically) and optionally in the running kernel.
 use super::copy::{put_with_info, Put};
 use super::fileops::{gather_script, parse_gather, sha256_hex, GatherOpts, Want};
-use super::util::{failed, failed_exec, q, sh, state_diff, text, Args, Spec};
+use super::util::{failed_exec, q, sh, state_diff, text, Args, Spec};
 use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
@@ -108,9 +108,6 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
             f.changed = r.changed;
             return Ok(f);
         }
-    }
-    if !r.changed && state == "present" && value.is_none() {
-        return Ok(failed("sysctl: value is required"));
     }
     Ok(r)
 }

@@ -51,9 +51,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
         format!("start=$(date +%s); sleep {delay}; end=$((start + {delay} + {timeout}))\nwhile :; do if {cond}; then echo elapsed=$(( $(date +%s) - start )); exit 0; fi; if [ $(date +%s) -ge $end ]; then echo elapsed=$(( $(date +%s) - start )); exit 3; fi; sleep {sleep}; done\n")
     };
     let mut r = ModuleResult::default();
-    if ctx.check && !just_sleep {
-        // waiting changes nothing; check mode still waits so later tasks see the same world
-    }
+    // waiting changes nothing, so check mode waits too: later tasks then see the same world
     let out = sh(ctx, &script, None).await?;
     let kv = super::util::kv(&text(&out.stdout));
     r.data.insert("elapsed".into(), kv.get("elapsed").and_then(|e| e.parse::<u64>().ok()).unwrap_or(0).into());
