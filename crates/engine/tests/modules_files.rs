@@ -76,6 +76,9 @@ async fn copy_src_from_role_files_into_directory() {
     // missing parent directory is a clear failure
     let r = h.run("copy", json!({"src": "motd", "dest": d.path().join("no/such/file")}), false).await;
     assert!(r.failed && r.msg.contains("does not exist"), "{}", r.msg);
+    // ...but a dest ending in '/' is a directory that copy creates
+    h.converge("copy", json!({"src": "motd", "dest": format!("{}/new/sub/", d.path().display())})).await;
+    assert_eq!(fs::read_to_string(d.path().join("new/sub/motd")).unwrap(), "welcome\n");
 }
 
 #[tokio::test]
@@ -119,7 +122,7 @@ async fn lineinfile_converges() {
     assert_eq!(fs::read_to_string(&p).unwrap(), "Port 22\nBanner none\nPermitRootLogin no\n");
     let r = h.run("lineinfile", json!({"path": d.path().join("nope"), "line": "x"}), false).await;
     assert!(r.failed);
-    let newf = d.path().join("new");
+    let newf = d.path().join("newdir/new");
     h.converge("lineinfile", json!({"path": newf, "line": "x=1", "create": true, "mode": "0600"})).await;
     assert_eq!(fs::read_to_string(&newf).unwrap(), "x=1\n");
     assert_eq!(mode_of(&newf), 0o600);

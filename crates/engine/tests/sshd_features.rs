@@ -123,3 +123,29 @@ fn become_environment_and_failures() {
     assert_eq!(fail["status"], "failed");
     assert_eq!(fail["module"], "command");
 }
+
+#[test]
+fn gather_facts_and_include_vars_by_distribution() {
+    let p = Project::sshd(2);
+    let os = std::fs::read_to_string("/etc/os-release").unwrap();
+    let id = os.lines().find_map(|l| l.strip_prefix("ID=")).unwrap().trim_matches('"').to_string();
+    // Ansible's names: debian -> Debian, ubuntu -> Ubuntu
+    let dist = format!("{}{}", id[..1].to_uppercase(), &id[1..]);
+    p.write(&format!("roles/facts/vars/{dist}.yml"), "pkg_tool: from-distribution-file\n");
+    p.write(
+        "roles/facts/tasks/main.yml",
+        r#"- name: load distribution variables
+  include_vars: "{{ ansible_distribution }}.yml"
+- name: record facts
+  copy:
+    dest: "{{ work }}/{{ inventory_hostname }}.facts"
+    content: "{{ ansible_distribution }} {{ ansible_facts.distribution }} {{ ansible_os_family }} {{ pkg_tool }} {{ ansible_hostname | length > 0 }} {{ ansible_check_mode }}\n"
+"#,
+    );
+    p.write("site.yml", "- hosts: web\n  pre_tasks:\n    - file: {path: \"{{ work }}\", state: directory}\n  roles: [facts]\n");
+    let (code, out, err) = p.cli("site.yml", &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("TASK [Gathering Facts]"), "{out}");
+    let got = read(&p.path("hosts/host1.facts"));
+    assert_eq!(got, format!("{dist} {dist} Debian from-distribution-file True False\n"));
+}
