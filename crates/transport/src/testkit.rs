@@ -43,10 +43,13 @@ pub struct SshdHost {
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
     pub hosts: usize,
-    /// Extra sshd_config lines for every host (appended; put `Match` blocks last).
+    /// Extra sshd_config lines for every host. They come before the fleet's defaults, so they
+    /// override them (sshd keeps the first value of a keyword), e.g. `UsePAM yes`. No `Match` here.
     pub extra_sshd_config: String,
-    /// Extra sshd_config lines per host index.
+    /// Extra sshd_config lines per host index (also before the defaults).
     pub host_extra_sshd_config: HashMap<usize, String>,
+    /// `Match` blocks, appended after everything else.
+    pub sshd_match_blocks: String,
     /// Write every host's key into `known_hosts` (default true; false to test unknown-host handling).
     pub populate_known_hosts: bool,
     /// sshd LogLevel (default ERROR; VERBOSE logs each login with its source address and port).
@@ -59,6 +62,7 @@ impl Default for FleetOptions {
             hosts: 1,
             extra_sshd_config: String::new(),
             host_extra_sshd_config: HashMap::new(),
+            sshd_match_blocks: String::new(),
             populate_known_hosts: true,
             log_level: "ERROR".into(),
         }
@@ -205,7 +209,14 @@ impl SshdFleet {
     /// gives the test hosts the same behaviour (for mdxconf and Ansible alike).
     fn write_sshd_config(&self, i: usize, opts: &FleetOptions) -> io::Result<()> {
         let h = &self.hosts[i];
-        let mut cfg = format!(
+        let mut cfg = String::new();
+        if let Some(extra) = opts.host_extra_sshd_config.get(&i) {
+            cfg.push_str(extra);
+            cfg.push('\n');
+        }
+        cfg.push_str(&opts.extra_sshd_config);
+        cfg.push('\n');
+        cfg += &format!(
             "ListenAddress {addr}:{port}\nHostKey {key}\nPidFile none\nUsePAM no\nPermitRootLogin prohibit-password\n\
              StrictModes no\nMaxSessions 100\nMaxStartups 1000:30:1000\nLogLevel {level}\nAuthorizedKeysFile {ak}\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUseDNS no\n\
@@ -216,12 +227,8 @@ impl SshdFleet {
             level = opts.log_level,
             ak = self.dir.join("authorized_keys").display(),
         );
-        cfg.push_str(&opts.extra_sshd_config);
+        cfg.push_str(&opts.sshd_match_blocks);
         cfg.push('\n');
-        if let Some(extra) = opts.host_extra_sshd_config.get(&i) {
-            cfg.push_str(extra);
-            cfg.push('\n');
-        }
         std::fs::write(&h.sshd_config_path, cfg)
     }
 

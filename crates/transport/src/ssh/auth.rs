@@ -98,6 +98,15 @@ pub(crate) async fn authenticate(h: &mut Handle<Client>, ep: &Endpoint) -> Resul
             Ok(AuthResult::Failure { .. }) => {}
             Err(e) => return Err(lost(e)),
         }
+        // PAM servers often offer passwords only through keyboard-interactive (as ssh does, answer
+        // the password prompt with it).
+        tried.push("keyboard-interactive".into());
+        match keyboard_interactive(h, user, pw).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(KbdError::Lost(e)) => return Err(lost(e)),
+            Err(KbdError::Hint(m)) => hints.push(m),
+        }
     }
 
     let tried = if tried.is_empty() { "nothing to try (no agent keys, no readable identity files, no password)".to_string() } else { format!("tried {}", tried.join(", ")) };
@@ -113,4 +122,40 @@ fn pub_matches(private_path: &std::path::Path, key: &russh::keys::PublicKey) -> 
     let mut p = private_path.as_os_str().to_owned();
     p.push(".pub");
     russh::keys::load_public_key(std::path::Path::new(&p)).map(|k| k.key_data() == key.key_data()).unwrap_or(false)
+}
+
+enum KbdError {
+    Lost(russh::Error),
+    Hint(String),
+}
+
+/// Answer one round of echo-off prompts with the password; anything more (a forced password change,
+/// an OTP) cannot be answered unattended.
+async fn keyboard_interactive(h: &mut Handle<Client>, user: &str, pw: &str) -> Result<bool, KbdError> {
+    use russh::client::KeyboardInteractiveAuthResponse as R;
+    let mut resp = h.authenticate_keyboard_interactive_start(user, None).await.map_err(KbdError::Lost)?;
+    let mut answered = false;
+    for _ in 0..8 {
+        match resp {
+            R::Success => return Ok(true),
+            R::Failure { .. } => return Ok(false),
+            R::InfoRequest { prompts, .. } => {
+                let answers = if prompts.is_empty() {
+                    Vec::new()
+                } else if !answered && prompts.len() == 1 && !prompts[0].echo {
+                    answered = true;
+                    vec![pw.to_string()]
+                } else {
+                    let asked: Vec<String> = prompts.iter().map(|p| p.prompt.trim().to_string()).collect();
+                    return Err(KbdError::Hint(format!(
+                        "the server asks more than a password ({}); if the password expired, set a new one first \
+                         (mdxconf passwdinit)",
+                        asked.join(" / ")
+                    )));
+                };
+                resp = h.authenticate_keyboard_interactive_respond(answers).await.map_err(KbdError::Lost)?;
+            }
+        }
+    }
+    Ok(false)
 }
