@@ -3,6 +3,7 @@ mod common;
 use common::*;
 use mdxconf_transport::testkit::{FleetOptions, SshdFleet};
 use mdxconf_transport::*;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -320,4 +321,34 @@ async fn dropping_or_closing_a_connection_closes_its_socket() {
     run(&*c, "true").await;
     drop(c);
     assert!(wait_gone().await, "dropping the last handle must end the TCP connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_detects_a_frozen_host() {
+    let fleet = SshdFleet::start(1).unwrap();
+    let cfg = fleet.dir.join("keepalive_config");
+    let base = std::fs::read_to_string(&fleet.ssh_config).unwrap();
+    std::fs::write(&cfg, format!("Host host1\n    ServerAliveInterval 1\n\n{base}")).unwrap();
+    let mut t = fleet.target_via_config(0);
+    t.ssh_config = Some(cfg);
+    let c = connect_ssh(&t).await.unwrap();
+    let (_, client_port, ip, port) = ssh_connection(&*c).await;
+    // Freeze the sshd process serving our connection (like a hung VM): TCP stays open, nothing answers.
+    let owner = {
+        let out = Command::new("ss").args(["-Htnp", "state", "established"]).output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains(&format!("{ip}:{port}")) && l.contains(&format!("127.0.0.1:{client_port}")) && l.contains("sshd"))
+            .map(str::to_string)
+            .expect("server side of our connection");
+        line.split("pid=").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse::<i32>().unwrap()
+    };
+    // SAFETY: signals to an sshd process this test's fleet started.
+    unsafe { libc::kill(owner, libc::SIGSTOP) };
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(30), c.exec("echo never", None)).await;
+    unsafe { libc::kill(owner, libc::SIGKILL) };
+    let err = r.expect("keepalive must end the wait").err().expect("frozen host cannot answer");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
 }
