@@ -43,7 +43,7 @@ pub fn parse(inv: &mut Inventory, text: &str, file: &Path) -> Result<(), ConfigE
             continue;
         }
         let err = |col: usize, msg: String| ConfigError::at(file, lineno, indent + col, msg);
-        if let Some(m) = section.captures(line) {
+        if let Some(m) = line.starts_with('[').then(|| section.captures(line)).flatten() {
             group = m[1].to_string();
             state = match m.get(2).map(|t| t.as_str()) {
                 None | Some("hosts") => State::Hosts,

@@ -17,7 +17,9 @@ pub use range::expand_host_range;
 use crate::error::ConfigError;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Default)]
 pub struct Group {
@@ -46,6 +48,18 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// How many group_vars/host_vars directories were read (orders their layers).
     pub vars_dirs_loaded: usize,
+    /// Membership index (host -> groups, group -> parents, depths), built on first use so that
+    /// lookups stay linear with thousands of hosts. Reset by the mutating helpers.
+    #[doc(hidden)]
+    pub index: OnceLock<Index>,
+}
+
+/// Derived membership data; see [`Inventory::index`].
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    direct_groups: HashMap<String, Vec<String>>,
+    parents: HashMap<String, Vec<String>>,
+    depth: HashMap<String, usize>,
 }
 
 impl Inventory {
@@ -93,7 +107,12 @@ impl Inventory {
         if matches!(ext, "yml" | "yaml" | "json") {
             return yaml_inv::parse(self, text, file);
         }
-        // No YAML extension: a YAML mapping is a YAML inventory, anything else is INI (as Ansible tries both).
+        // No YAML extension: a YAML mapping is a YAML inventory, anything else is INI (as Ansible
+        // tries both). A first line `[section]` is INI for sure (and saves a YAML parse).
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+        if first.is_some_and(|l| l.starts_with('[') && l.ends_with(']')) {
+            return ini::parse(self, text, file);
+        }
         if let Ok(node) = crate::yaml::parse_nodes(text, file) {
             if matches!(node.kind, crate::yaml::NodeKind::Map(_)) {
                 return yaml_inv::parse(self, text, file);
@@ -169,21 +188,22 @@ impl Inventory {
 
     /// Every group a host is in, directly or through child groups, including `all`.
     pub fn groups_of(&self, host: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
         if !self.hosts.contains_key(host) {
-            return out;
+            return Vec::new();
         }
-        let mut stack: Vec<String> =
-            self.groups.values().filter(|g| g.hosts.iter().any(|h| h == host)).map(|g| g.name.clone()).collect();
-        stack.push("all".into());
+        let idx = self.index();
+        let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = idx.direct_groups.get(host).map(|g| g.iter().map(String::as_str).collect()).unwrap_or_default();
+        stack.push("all");
         while let Some(g) = stack.pop() {
-            if out.contains(&g) {
+            if !seen.insert(g) {
                 continue;
             }
-            for parent in self.groups.values().filter(|p| p.children.contains(&g)) {
-                stack.push(parent.name.clone());
+            if let Some(ps) = idx.parents.get(g) {
+                stack.extend(ps.iter().map(String::as_str));
             }
-            out.push(g);
+            out.push(g.to_string());
         }
         out
     }
@@ -197,22 +217,44 @@ impl Inventory {
 
     /// Longest distance from `all` (Ansible's group depth).
     pub fn depth(&self, group: &str) -> usize {
-        fn walk(inv: &Inventory, g: &str, seen: &mut Vec<String>) -> usize {
-            if g == "all" || seen.iter().any(|s| s == g) {
-                return 0;
-            }
-            seen.push(g.to_string());
-            let d = inv
-                .groups
-                .values()
-                .filter(|p| p.children.iter().any(|c| c == g))
-                .map(|p| walk(inv, &p.name, seen) + 1)
-                .max()
-                .unwrap_or(1);
-            seen.pop();
-            d
+        if group == "all" {
+            return 0;
         }
-        walk(self, group, &mut Vec::new())
+        self.index().depth.get(group).copied().unwrap_or(1)
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut idx = Index::default();
+            for g in self.groups.values() {
+                for h in &g.hosts {
+                    idx.direct_groups.entry(h.clone()).or_default().push(g.name.clone());
+                }
+                for c in &g.children {
+                    idx.parents.entry(c.clone()).or_default().push(g.name.clone());
+                }
+            }
+            // depth = longest path from `all`, found by relaxing over the DAG (cycles are cut off)
+            let names: Vec<&String> = self.groups.keys().collect();
+            let mut depth: HashMap<String, usize> = names.iter().map(|n| ((*n).clone(), if *n == "all" { 0 } else { 1 })).collect();
+            for _ in 0..names.len().min(64) {
+                let mut changed = false;
+                for g in self.groups.values() {
+                    let d = depth.get(&g.name).copied().unwrap_or(0);
+                    for c in &g.children {
+                        if c != "all" && depth.get(c).copied().unwrap_or(0) < d + 1 {
+                            depth.insert(c.clone(), d + 1);
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            idx.depth = depth;
+            idx
+        })
     }
 
     /// Hosts of a group and its descendants, in inventory order, without duplicates.
@@ -221,24 +263,22 @@ impl Inventory {
             return self.hosts.keys().cloned().collect();
         }
         let mut out = Vec::new();
-        let mut seen_groups = Vec::new();
-        self.collect_hosts(group, &mut out, &mut seen_groups);
+        self.collect_hosts(group, &mut out, &mut HashSet::new(), &mut HashSet::new());
         out
     }
 
-    fn collect_hosts(&self, group: &str, out: &mut Vec<String>, seen: &mut Vec<String>) {
-        if seen.iter().any(|s| s == group) {
+    fn collect_hosts<'a>(&'a self, group: &'a str, out: &mut Vec<String>, seen_hosts: &mut HashSet<&'a str>, seen: &mut HashSet<&'a str>) {
+        if !seen.insert(group) {
             return;
         }
-        seen.push(group.to_string());
         if let Some(g) = self.groups.get(group) {
             for h in &g.hosts {
-                if !out.contains(h) {
+                if seen_hosts.insert(h) {
                     out.push(h.clone());
                 }
             }
             for c in &g.children {
-                self.collect_hosts(c, out, seen);
+                self.collect_hosts(c, out, seen_hosts, seen);
             }
         }
     }
@@ -251,15 +291,15 @@ impl Inventory {
         self.hosts.entry(name.to_string()).or_insert_with(|| Host { name: name.to_string(), ..Default::default() })
     }
 
+    /// Duplicates are removed by [`Self::finish`] (a linear pass instead of a search per host).
     pub(crate) fn add_host_to_group(&mut self, host: &str, group: &str) {
         self.ensure_host(host);
-        let g = self.ensure_group(group);
-        if !g.hosts.iter().any(|h| h == host) {
-            g.hosts.push(host.to_string());
-        }
+        self.ensure_group(group).hosts.push(host.to_string());
+        self.index = OnceLock::new();
     }
 
     pub(crate) fn add_child(&mut self, parent: &str, child: &str) {
+        self.index = OnceLock::new();
         self.ensure_group(child);
         let p = self.ensure_group(parent);
         if !p.children.iter().any(|c| c == child) {
@@ -267,29 +307,36 @@ impl Inventory {
         }
     }
 
-    /// Ansible's reconcile step: top-level groups become children of `all`, hosts in no group go to `ungrouped`.
+    /// Ansible's reconcile step: top-level groups become children of `all`, hosts in no group go
+    /// to `ungrouped`; duplicate memberships are dropped (first position kept).
     fn finish(&mut self) {
-        let names: Vec<String> = self.groups.keys().cloned().collect();
-        for n in &names {
-            if n == "all" {
-                continue;
-            }
-            let has_parent = self.groups.values().any(|p| p.name != "all" && p.children.contains(n));
-            if !has_parent {
-                self.add_child("all", n);
-            }
+        self.index = OnceLock::new();
+        for g in self.groups.values_mut() {
+            let mut seen = HashSet::new();
+            g.hosts.retain(|h| seen.insert(h.clone()));
         }
+        let has_parent: HashSet<String> =
+            self.groups.values().filter(|p| p.name != "all").flat_map(|p| p.children.iter().cloned()).collect();
+        let names: Vec<String> = self.groups.keys().filter(|n| *n != "all" && !has_parent.contains(*n)).cloned().collect();
+        for n in &names {
+            self.add_child("all", n);
+        }
+        let grouped: HashSet<String> = self
+            .groups
+            .values()
+            .filter(|g| g.name != "all" && g.name != "ungrouped")
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect();
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        let ug = self.ensure_group("ungrouped");
+        ug.hosts.retain(|h| !grouped.contains(h));
+        let mut in_ug: HashSet<String> = ug.hosts.iter().cloned().collect();
         for h in hosts {
-            let grouped = self.groups.values().any(|g| g.name != "all" && g.name != "ungrouped" && g.hosts.contains(&h));
-            let ug = self.ensure_group("ungrouped");
-            if grouped {
-                ug.hosts.retain(|x| x != &h);
-            } else if !ug.hosts.contains(&h) {
+            if !grouped.contains(&h) && in_ug.insert(h.clone()) {
                 ug.hosts.push(h);
             }
         }
-        // `all` lists its hosts only through its children; direct membership is kept for `all:hosts:` in YAML
+        self.index = OnceLock::new();
     }
 }
 

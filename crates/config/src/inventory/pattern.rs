@@ -3,6 +3,7 @@
 //! Order as Ansible: unions first, then intersections, then exclusions.
 use super::Inventory;
 use regex::Regex;
+use std::collections::HashSet;
 
 pub fn hosts_matching(inv: &Inventory, pattern: &str) -> Vec<String> {
     let parts = split_pattern(pattern);
@@ -20,19 +21,20 @@ pub fn hosts_matching(inv: &Inventory, pattern: &str) -> Vec<String> {
         plain.push("all".into());
     }
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for p in &plain {
         for h in single(inv, p) {
-            if !out.contains(&h) {
+            if seen.insert(h.clone()) {
                 out.push(h);
             }
         }
     }
     for p in &and {
-        let keep = single(inv, p);
+        let keep: HashSet<String> = single(inv, p).into_iter().collect();
         out.retain(|h| keep.contains(h));
     }
     for p in &not {
-        let drop = single(inv, p);
+        let drop: HashSet<String> = single(inv, p).into_iter().collect();
         out.retain(|h| !drop.contains(h));
     }
     out
@@ -113,18 +115,29 @@ fn enumerate(inv: &Inventory, pattern: &str) -> Vec<String> {
         None => return Vec::new(),
     };
     let mut out: Vec<String> = Vec::new();
-    let groups: Vec<&String> = inv.groups.keys().filter(|g| matcher.is_match(g)).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    // exact names need no regex scan
+    let groups: Vec<&String> = match inv.groups.get_key_value(pattern) {
+        Some((k, _)) => vec![k],
+        None => inv.groups.keys().filter(|g| matcher.is_match(g)).collect(),
+    };
     for g in &groups {
         for h in inv.group_hosts(g) {
-            if !out.contains(&h) {
+            if seen.insert(h.clone()) {
                 out.push(h);
             }
         }
     }
     let special = pattern.starts_with('~') || pattern.contains(['.', '?', '*', '[']);
     if groups.is_empty() || special {
+        if let (Some((h, _)), false) = (inv.hosts.get_key_value(pattern), special) {
+            if seen.insert(h.clone()) {
+                out.push(h.clone());
+            }
+            return out;
+        }
         for h in inv.hosts.keys().filter(|h| matcher.is_match(h)) {
-            if !out.contains(h) {
+            if seen.insert(h.clone()) {
                 out.push(h.clone());
             }
         }
