@@ -87,16 +87,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     let Some(data) = data else { bail!("apt_key: data or file is required with state=present") };
     let content = if armored && keyring.ends_with(".gpg") { dearmor(&String::from_utf8_lossy(&data))? } else { data };
-    let put = || Put { attrs: Attrs { mode: Some(ModeSpec::Octal(0o644)), ..Default::default() }, ..Put::new(&keyring, content.clone()) };
-    let mut w = put_content(ctx, put()).await?;
-    if w.failed && w.msg.starts_with("Destination directory") && keyring.starts_with("/etc/apt/keyrings/") {
-        // older releases lack /etc/apt/keyrings: create it (0755, as Debian does)
-        if ctx.check {
-            return Ok(ModuleResult { changed: true, diff: vec![state_diff(&keyring, "", "(new keyring)\n")], ..Default::default() });
-        }
-        sh(ctx, "mkdir -p -m 0755 /etc/apt/keyrings", None).await?;
-        w = put_content(ctx, put()).await?;
-    }
+    // older releases lack /etc/apt/keyrings: it is created like Debian does
+    let make_parents = keyring.starts_with("/etc/apt/keyrings/");
+    let mut w = put_content(ctx, Put { attrs: Attrs { mode: Some(ModeSpec::Octal(0o644)), ..Default::default() }, make_parents, ..Put::new(&keyring, content) }).await?;
     w.data.insert("keyring".into(), keyring.into());
     Ok(w)
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 pub const COPY: Spec = Spec {
-    args: &["src", "content", "dest", "owner", "group", "mode", "backup", "validate", "force|thirsty", "follow", "remote_src", "directory_mode", "local_follow", "unsafe_writes", "decrypt", "checksum"],
+    args: &["src", "content", "dest", "owner", "group", "mode", "backup", "validate", "force|thirsty", "follow", "remote_src", "directory_mode", "local_follow", "unsafe_writes", "decrypt"],
     required: &["dest"],
 };
 pub const TEMPLATE: Spec = Spec {
@@ -29,11 +29,13 @@ pub struct Put<'a> {
     pub follow: bool,
     /// copy's `dest` directory semantics: an existing directory (or a dest ending in '/') gets this name appended
     pub into_dir: Option<String>,
+    /// create missing parent directories instead of failing
+    pub make_parents: bool,
 }
 
 impl<'a> Put<'a> {
     pub fn new(dest: &'a str, content: Vec<u8>) -> Self {
-        Put { dest, content, attrs: Attrs::default(), backup: false, validate: None, force: true, follow: false, into_dir: None }
+        Put { dest, content, attrs: Attrs::default(), backup: false, validate: None, force: true, follow: false, into_dir: None, make_parents: false }
     }
 }
 
@@ -47,7 +49,7 @@ pub async fn put_content(ctx: &ModuleCtx<'_>, p: Put<'_>) -> Result<ModuleResult
 /// Decide and act given the gathered state of the destination (one more exec only when something changes).
 pub async fn put_with_info(ctx: &ModuleCtx<'_>, p: Put<'_>, info: FileInfo, sha: String) -> Result<ModuleResult> {
     let mut r = ModuleResult::default();
-    if !info.parent_is_dir {
+    if !info.parent_is_dir && !p.make_parents {
         let parent = Path::new(&info.path).parent().map(|x| x.display().to_string()).unwrap_or_default();
         return Ok(failed(format!("Destination directory {parent} does not exist")));
     }
@@ -75,7 +77,7 @@ pub async fn put_with_info(ctx: &ModuleCtx<'_>, p: Put<'_>, info: FileInfo, sha:
             r.diff.push(plan.diff(&info.path));
         }
         if !ctx.check {
-            match fileops::write(ctx, &info, p.content.clone(), &WriteOpts { attrs: &p.attrs, backup: p.backup, validate: p.validate.as_deref() }).await? {
+            match fileops::write(ctx, &info, p.content.clone(), &WriteOpts { attrs: &p.attrs, backup: p.backup, validate: p.validate.as_deref(), mkdir_parent: !info.parent_is_dir }).await? {
                 WriteOutcome::Written { backup } => {
                     if let Some(b) = backup {
                         r.data.insert("backup_file".into(), b.into());
@@ -147,6 +149,7 @@ fn common_put<'a>(a: &Args, dest: &'a str, content: Vec<u8>) -> Result<Put<'a>> 
         force: a.bool("force", true)?,
         follow: a.bool("follow", false)?,
         into_dir: None,
+        make_parents: false,
     })
 }
 
@@ -180,6 +183,8 @@ pub async fn run_copy(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<
     let content = std::fs::read(&local).with_context(|| format!("copy: reading {}", local.display()))?;
     let mut p = common_put(&a, &dest, content)?;
     p.into_dir = local.file_name().map(|n| n.to_string_lossy().into_owned());
+    // like Ansible, `dest: some/dir/` is created when missing
+    p.make_parents = dest.ends_with('/');
     let mut r = put_content(ctx, p).await?;
     r.data.insert("src".into(), local.display().to_string().into());
     Ok(r)

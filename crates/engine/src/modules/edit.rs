@@ -51,6 +51,8 @@ pub async fn edit(ctx: &ModuleCtx<'_>, module: &str, o: EditOpts, f: impl FnOnce
     p.backup = o.backup;
     p.validate = o.validate;
     p.follow = true;
+    // create=yes also creates missing parent directories, as Ansible does
+    p.make_parents = o.create;
     let mut r = put_with_info(ctx, p, info, sha).await?;
     if r.msg.is_empty() {
         r.msg = msg;

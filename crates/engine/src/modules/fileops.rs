@@ -353,6 +353,8 @@ pub struct WriteOpts<'a> {
     pub backup: bool,
     /// Command with `%s` standing for the temp file, run before the rename.
     pub validate: Option<&'a str>,
+    /// Create missing parent directories first (lineinfile create=yes, copy to `dir/`).
+    pub mkdir_parent: bool,
 }
 
 pub enum WriteOutcome {
@@ -371,6 +373,9 @@ pub fn write_script(info: &FileInfo, o: &WriteOpts) -> Result<String> {
     // The temp name is chosen here so `validate` gets a plain path (Ansible substitutes text, not a variable).
     let tmp_path = format!("{}/.mdxconf-tmp.{}", parent_of(&info.path), unique_suffix());
     let mut s = format!("set -e\nd={}\ntmp={}\n", q(&info.path), q(&tmp_path));
+    if o.mkdir_parent {
+        s += &format!("mkdir -p -- {}\n", q(&parent_of(&info.path)));
+    }
     s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\"' EXIT\ncat > \"$tmp\"\n";
     let existing = info.kind == Kind::File;
     match (&o.attrs.owner, existing) {
