@@ -218,3 +218,12 @@ fn python_literals() {
     assert_eq!(literal_eval("0644"), None);
     assert_eq!(literal_eval("1_000"), Some(json!(1000)));
 }
+
+#[test]
+fn comma_separated_host_list() {
+    let inv = Inventory::load(Path::new("web1,web2:2222,10.0.0.5,")).unwrap();
+    assert_eq!(inv.hosts.keys().collect::<Vec<_>>(), ["web1", "web2", "10.0.0.5"]);
+    assert_eq!(inv.groups["ungrouped"].hosts, ["web1", "web2", "10.0.0.5"]);
+    assert_eq!(inv.host_vars("web2")["ansible_port"], json!(2222));
+    assert_eq!(inv.hosts_matching("all").len(), 3);
+}

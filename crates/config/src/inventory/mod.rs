@@ -72,12 +72,36 @@ impl Inventory {
     }
 
     /// Load an INI or YAML inventory file (or a directory of them), plus group_vars/ and host_vars/ beside it.
+    /// A path that does not exist but contains a comma is a host list (`-i web1,web2,` or
+    /// `-i 10.0.0.5,`), as Ansible's host_list plugin reads it.
     pub fn load(path: &Path) -> Result<Inventory, ConfigError> {
+        if let Some(list) = path.to_str().filter(|s| s.contains(',') && !path.exists()) {
+            return Inventory::from_host_list(list, path);
+        }
         let mut inv = Inventory::empty();
         inv.add_source(path)?;
         inv.finish();
         let vars_dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
         inv.load_vars_dirs(&vars_dir)?;
+        Ok(inv)
+    }
+
+    /// `web1,web2:2222,10.0.0.5,` -> ungrouped hosts (a port after `:` sets ansible_port).
+    pub fn from_host_list(list: &str, origin: &Path) -> Result<Inventory, ConfigError> {
+        let mut inv = Inventory::empty();
+        let mut col = 1;
+        for item in list.split(',') {
+            let h = item.trim();
+            if !h.is_empty() {
+                let (name, port) = range::split_port(h).map_err(|m| ConfigError::at(origin, 1, col, m))?;
+                inv.add_host_to_group(&name, "ungrouped");
+                if let Some(p) = port {
+                    inv.ensure_host(&name).vars.insert("ansible_port".into(), Value::Number(p.into()));
+                }
+            }
+            col += item.len() + 1;
+        }
+        inv.finish();
         Ok(inv)
     }
 
