@@ -554,3 +554,25 @@ pub fn parse_dynamic_file(path: &Path, inh: &Inherit, ctx: &LoadCtx) -> Result<V
     let mut handlers = Vec::new();
     load_task_file(path, inh, ctx, &mut handlers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_free_form;
+    use serde_json::json;
+
+    #[test]
+    fn free_form_arguments() {
+        let m = parse_free_form("command", "touch {{ dir }}/x creates={{ dir }}/x chdir=/tmp");
+        assert_eq!(serde_json::Value::Object(m), json!({"_raw_params": "touch {{ dir }}/x", "creates": "{{ dir }}/x", "chdir": "/tmp"}));
+        let m = parse_free_form("shell", "echo a=b 'c d' | grep x");
+        assert_eq!(m["_raw_params"], "echo a=b 'c d' | grep x");
+        let m = parse_free_form("copy", "src=a.txt dest=\"/tmp/with space\" mode=0644");
+        assert_eq!(serde_json::Value::Object(m), json!({"src": "a.txt", "dest": "/tmp/with space", "mode": "0644"}));
+        let m = parse_free_form("debug", "msg={{ x }}");
+        assert_eq!(m["msg"], "{{ x }}");
+        let m = parse_free_form("debug", "just a message");
+        assert_eq!(m["msg"], "just a message");
+        assert_eq!(parse_free_form("meta", "flush_handlers")["_raw_params"], "flush_handlers");
+        assert_eq!(parse_free_form("include_tasks", "other.yml")["file"], "other.yml");
+    }
+}
