@@ -30,9 +30,24 @@ impl Guest {
         c.arg("-o").arg(format!("UserKnownHostsFile={}", self.known_hosts.display()));
         c.arg("-o").arg(format!("ConnectTimeout={connect_timeout}"));
         c.args(["-o", "ServerAliveInterval=15", "-F", "/dev/null"]);
+        // one TCP+SSH handshake per guest, not per command (each costs seconds on an emulated guest)
+        c.args(["-o", "ControlMaster=auto", "-o", "ControlPersist=30"]).arg("-o").arg(format!("ControlPath={}", self.control_path().display()));
         c.arg(format!("{}@127.0.0.1", self.user));
         c.kill_on_drop(true);
         c
+    }
+
+    fn control_path(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("mdxconf-ssh-{}-{}", std::process::id(), self.port))
+    }
+
+    /// Stop the shared SSH connection (no ssh process is left behind).
+    pub async fn close(&self) {
+        let mut c = Command::new("ssh");
+        c.arg("-o").arg(format!("ControlPath={}", self.control_path().display()));
+        c.args(["-O", "exit", "-p", &self.port.to_string(), "-F", "/dev/null"]).arg(format!("{}@127.0.0.1", self.user));
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = c.status().await;
     }
 
     /// Run a shell command; returns its output whatever the exit code (rc 255 = SSH failure).

@@ -5,7 +5,7 @@ use super::definition::GeneralizeStep;
 use crate::guest::Guest;
 use anyhow::{bail, Result};
 
-pub fn script(step: GeneralizeStep) -> String {
+pub fn script_for(step: GeneralizeStep) -> String {
     use GeneralizeStep::*;
     match step {
         // empty (not missing) machine-id: systemd generates a fresh one on first boot
@@ -59,11 +59,19 @@ pub async fn run(g: &Guest, steps: &[GeneralizeStep], log: &crate::progress::Bui
         let t = ordered.remove(pos);
         ordered.push(t);
     }
+    // one SSH round trip for all steps (each costs seconds on an emulated guest); each step runs in
+    // its own subshell and a failing step names itself
+    let mut script = String::from("set -u\n");
     for s in &ordered {
         log.info(format!("generalize: {s:?}"));
-        g.run(&script(*s)).await?;
+        script.push_str(&format!("( {} ) || {{ echo 'generalize step {s:?} failed' >&2; exit 1; }}\n", script_for(*s)));
     }
-    let problems = g.run(CHECKS).await?;
+    // removing the host keys stops sshd from accepting new connections, so the checks run in the
+    // same session, after a marker
+    script.push_str("echo @@checks\n");
+    script.push_str(CHECKS);
+    let out = g.run(&script).await?;
+    let problems = out.split("@@checks").nth(1).unwrap_or("").to_string();
     let relevant: Vec<&str> = problems
         .lines()
         .filter(|l| {

@@ -257,6 +257,7 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
     log.info(format!("build VM started (pid {}), SSH forwarded from 127.0.0.1:{}; serial console: {}", vm.pid(), ssh_port.port, vm.spec.serial_path().display()));
     let g = Guest { port: ssh_port.port, user: "root".into(), key: cache.build_key_path(), known_hosts: dir.join("known_hosts") };
     let r = provision_and_generalize(def, &mut vm, &g, st, &expect_id, &build_id, bootloader_needed, dir, log, &mut rec, roles, opts).await;
+    g.close().await;
     match r {
         Ok(()) => {}
         Err(e) => {

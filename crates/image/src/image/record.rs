@@ -55,15 +55,42 @@ pub fn now() -> u64 {
 
 /// Facts from the guest: kernels, packages, dkms per kernel, os-release.
 pub async fn collect(g: &Guest, rec: &mut BuildRecord) -> Result<()> {
-    rec.running_kernel = g.run("uname -r").await?.trim().to_string();
-    rec.kernels = g.run("ls -1 /lib/modules 2>/dev/null || true").await?.lines().map(str::to_string).filter(|s| !s.is_empty()).collect();
-    let pk = g.run("dpkg-query -W -f='${Package}\\t${Version}\\n' 2>/dev/null || true").await?;
-    rec.packages = pk.lines().filter_map(|l| l.split_once('\t')).map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    for k in rec.kernels.clone() {
-        let out = g.run(&format!("if command -v dkms >/dev/null 2>&1; then dkms status -k {} 2>&1; fi", crate::guest::shell_quote(&k))).await?;
-        rec.dkms.insert(k, out.lines().map(str::to_string).filter(|s| !s.is_empty()).collect());
+    // one SSH round trip, sections separated by markers
+    let script = r#"echo '@@uname'; uname -r
+echo '@@kernels'; ls -1 /lib/modules 2>/dev/null
+echo '@@packages'; dpkg-query -W -f='${Package}\t${Version}\n' 2>/dev/null
+echo '@@os'; cat /etc/os-release 2>/dev/null
+for k in $(ls -1 /lib/modules 2>/dev/null); do echo "@@dkms $k"; if command -v dkms >/dev/null 2>&1; then dkms status -k "$k" 2>&1; fi; done
+true"#;
+    let out = g.run(script).await?;
+    let mut section = String::new();
+    for line in out.lines() {
+        if let Some(s) = line.strip_prefix("@@") {
+            section = s.to_string();
+            if let Some(k) = s.strip_prefix("dkms ") {
+                rec.dkms.insert(k.to_string(), vec![]);
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        match section.as_str() {
+            "uname" => rec.running_kernel = line.trim().to_string(),
+            "kernels" => rec.kernels.push(line.trim().to_string()),
+            "packages" => {
+                if let Some((a, b)) = line.split_once('\t') {
+                    rec.packages.insert(a.to_string(), b.to_string());
+                }
+            }
+            "os" => {
+                if let Some((k, v)) = line.split_once('=') {
+                    rec.os_release.insert(k.to_string(), v.trim_matches('"').to_string());
+                }
+            }
+            s if s.starts_with("dkms ") => rec.dkms.entry(s[5..].to_string()).or_default().push(line.to_string()),
+            _ => {}
+        }
     }
-    let osr = g.run("cat /etc/os-release 2>/dev/null || true").await?;
-    rec.os_release = osr.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string())).collect();
     Ok(())
 }

@@ -162,7 +162,9 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
             let timeout = o.ssh_timeout;
             set.spawn(async move {
                 guest::wait_ssh_pid(&g, v.pid, timeout).await.with_context(|| format!("{}: serial console {}:\n{}", v.name, v.serial_log.display(), crate::qemu::serial::tail(&v.serial_log, 15)))?;
-                let out = g.run(&network::configure_script(&v.private_mac, &v.private_ip, &v.name)).await?;
+                let out = g.run(&network::configure_script(&v.private_mac, &v.private_ip, &v.name)).await;
+                g.close().await;
+                let out = out?;
                 anyhow::Ok((v.name.clone(), out.trim().to_string()))
             });
         }
