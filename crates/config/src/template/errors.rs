@@ -65,8 +65,7 @@ fn position(e: &minijinja::Error, src: &str) -> (usize, usize) {
 
 fn message(e: &minijinja::Error, src: &str, ctx: &Value) -> String {
     if e.kind() == ErrorKind::UndefinedError {
-        let span = e.range().and_then(|r| src.get(r)).unwrap_or(src);
-        if let Some(m) = undefined_message(span, ctx).or_else(|| undefined_message(src, ctx)) {
+        if let Some(m) = undefined_near(src, e.range(), ctx) {
             return m;
         }
     }
@@ -83,28 +82,47 @@ fn message(e: &minijinja::Error, src: &str, ctx: &Value) -> String {
     msg
 }
 
+/// The undefined variable an error at `range` is about: one inside the range, else the last one
+/// before it, else the first in the text.
+fn undefined_near(src: &str, range: Option<std::ops::Range<usize>>, ctx: &Value) -> Option<String> {
+    let found: Vec<(usize, String)> =
+        variable_paths(src).into_iter().filter_map(|(at, p)| unresolved(&p, ctx).map(|m| (at, m))).collect();
+    if let Some(r) = range {
+        if let Some((_, m)) = found.iter().find(|(at, _)| r.contains(at)) {
+            return Some(m.clone());
+        }
+        if let Some((_, m)) = found.iter().rev().find(|(at, _)| *at < r.start) {
+            return Some(m.clone());
+        }
+    }
+    found.into_iter().next().map(|(_, m)| m)
+}
+
 /// Find the first variable path in `text` that does not resolve in `ctx`, with Ansible's wording.
 pub fn undefined_message(text: &str, ctx: &Value) -> Option<String> {
-    for path in variable_paths(text) {
-        let mut cur = match ctx.get_attr(&path[0]) {
-            Ok(v) if !v.is_undefined() => v,
-            _ => return Some(format!("'{}' is undefined", path[0])),
-        };
-        for seg in &path[1..] {
-            let next = cur.get_attr(seg).ok().filter(|v| !v.is_undefined());
-            let next = next.or_else(|| cur.get_item(&Value::from(seg.as_str())).ok().filter(|v| !v.is_undefined()));
-            match next {
-                Some(v) => cur = v,
-                None => {
-                    let kind = match cur.kind() {
-                        minijinja::value::ValueKind::Map => "dict",
-                        minijinja::value::ValueKind::Seq => "list",
-                        minijinja::value::ValueKind::String => "str",
-                        minijinja::value::ValueKind::None => "NoneType",
-                        _ => "object",
-                    };
-                    return Some(format!("'{kind} object' has no attribute '{seg}'"));
-                }
+    variable_paths(text).into_iter().find_map(|(_, p)| unresolved(&p, ctx))
+}
+
+/// Ansible's message if `path` does not resolve in `ctx`.
+fn unresolved(path: &[String], ctx: &Value) -> Option<String> {
+    let mut cur = match ctx.get_attr(&path[0]) {
+        Ok(v) if !v.is_undefined() => v,
+        _ => return Some(format!("'{}' is undefined", path[0])),
+    };
+    for seg in &path[1..] {
+        let next = cur.get_attr(seg).ok().filter(|v| !v.is_undefined());
+        let next = next.or_else(|| cur.get_item(&Value::from(seg.as_str())).ok().filter(|v| !v.is_undefined()));
+        match next {
+            Some(v) => cur = v,
+            None => {
+                let kind = match cur.kind() {
+                    minijinja::value::ValueKind::Map => "dict",
+                    minijinja::value::ValueKind::Seq => "list",
+                    minijinja::value::ValueKind::String => "str",
+                    minijinja::value::ValueKind::None => "NoneType",
+                    _ => "object",
+                };
+                return Some(format!("'{kind} object' has no attribute '{seg}'"));
             }
         }
     }
@@ -113,7 +131,7 @@ pub fn undefined_message(text: &str, ctx: &Value) -> Option<String> {
 
 /// Variable paths like `a.b['c']` in an expression text, skipping strings, keywords,
 /// filter/test names and attribute-call names.
-fn variable_paths(text: &str) -> Vec<Vec<String>> {
+fn variable_paths(text: &str) -> Vec<(usize, Vec<String>)> {
     const KEYWORDS: &[&str] = &[
         "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "true", "false", "none", "True",
         "False", "None", "set", "endset", "raw", "endraw", "block", "endblock", "macro", "endmacro", "loop", "range",
@@ -175,7 +193,7 @@ fn variable_paths(text: &str) -> Vec<Vec<String>> {
                         break;
                     }
                 }
-                out.push(path);
+                out.push((b[..start].iter().map(|c| c.len_utf8()).sum(), path));
             }
             prev_word = word;
             prev_sig = 'k';

@@ -8,9 +8,13 @@
 //! - Printing follows Python: `None` prints as nothing (Ansible's finalize), booleans as
 //!   `True`/`False`, lists/dicts in Python repr (`['a', 1]`).
 //! - A string that is exactly one `{{ expr }}` keeps the expression's native type.
+//! - In task strings and conditions (not template files), backslashes inside Jinja string
+//!   literals are literal, as Ansible's escape_backslashes makes them: `regex_replace('\d', '\1')`
+//!   in a double-quoted YAML string reaches the filter as `\d` / `\1`.
 //! - Undefined values are errors naming the variable (`'foo' is undefined`), except under
 //!   `default`, `is defined` and friends. Unlike Ansible, an attribute of an undefined variable
 //!   (`undefined_var.x | default(1)`) is an error too (minijinja's strict mode).
+mod backslash;
 mod errors;
 mod filters;
 mod format;
@@ -64,7 +68,8 @@ impl Templater {
         if !has_jinja(tmpl) {
             return Ok(tmpl.to_string());
         }
-        self.with_retry(tmpl, |env| env.render_str(tmpl, ctx)).map_err(|e| errors::in_string(&e, tmpl, ctx, origin))
+        let src = backslash::escape_template(tmpl);
+        self.with_retry(&src, |env| env.render_str(&src, ctx)).map_err(|e| errors::in_string(&e, &src, ctx, origin))
     }
 
     /// Render every string inside a value. A string that is exactly one `{{ expr }}` keeps the
@@ -94,8 +99,9 @@ impl Templater {
 
     fn render_string_value(&self, s: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         if let Some(expr) = single_expression(s) {
-            if self.env.compile_expression(expr).is_ok() {
-                let v = self.eval_in(expr, ctx).map_err(|e| errors::in_string(&e, s, ctx, origin))?;
+            if self.env.compile_expression(&backslash::escape_expr(expr)).is_ok() {
+                let at = shifted(origin, s, expr);
+                let v = self.eval_in(expr, ctx).map_err(|e| errors::in_string(&e, expr, ctx, &at))?;
                 if v.is_undefined() {
                     return Err(errors::undefined_in_expr(expr, s, ctx, origin));
                 }
@@ -133,9 +139,10 @@ impl Templater {
     pub fn eval_expr_in(&self, expr: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         // Ansible allows `when: "{{ x }}"` (with a warning): use the inner expression.
         let e = single_expression(expr.trim()).unwrap_or(expr.trim());
-        let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+        let at = shifted(origin, expr, e);
+        let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, &at))?;
         if v.is_undefined() {
-            return Err(errors::undefined_in_expr(e, e, ctx, origin));
+            return Err(errors::undefined_in_expr(e, e, ctx, &at));
         }
         to_json(&v).map_err(|m| errors::at_origin(origin, m))
     }
@@ -170,9 +177,10 @@ impl Templater {
                     }
                     None => s.trim(),
                 };
-                let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, origin))?;
+                let at = shifted(origin, s, e);
+                let v = self.eval_in(e, ctx).map_err(|err| errors::in_string(&err, e, ctx, &at))?;
                 if v.is_undefined() {
-                    return Err(errors::undefined_in_expr(e, e, ctx, origin));
+                    return Err(errors::undefined_in_expr(e, e, ctx, &at));
                 }
                 Ok(v.is_true())
             }
@@ -204,8 +212,10 @@ impl Templater {
 }
 
 impl Templater {
+    /// Evaluate an expression from a task (backslashes in its string literals kept, as Ansible).
     fn eval_in(&self, expr: &str, ctx: &minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
-        self.with_retry(expr, |env| env.compile_expression(expr).and_then(|c| c.eval(ctx)))
+        let e = backslash::escape_expr(expr);
+        self.with_retry(&e, |env| env.compile_expression(&e).and_then(|c| c.eval(ctx)))
     }
 
     /// Run with the strict environment; if it failed on `undefined.attr` guarded by
@@ -288,6 +298,14 @@ fn configure(env: &mut Environment<'static>, o: TemplateOptions) {
     filters::register(env);
     tests::register(env);
     lookup::register(env);
+}
+
+/// The origin of `part` when it sits inside `whole` (same line assumed; else unchanged).
+fn shifted(origin: &Origin, whole: &str, part: &str) -> Origin {
+    match whole.find(part) {
+        Some(off) if !whole[..off].contains('\n') => Origin { col: origin.col + off, ..origin.clone() },
+        _ => origin.clone(),
+    }
 }
 
 /// Does the text contain Jinja syntax at all?

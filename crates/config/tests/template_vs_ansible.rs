@@ -1,0 +1,118 @@
+//! Differential test: the same templates rendered by our Templater and by Ansible's own Templar
+//! (ansible-core from Debian's ansible package, run through /usr/bin/python3) must print the
+//! same text. (Python tuples print as `(a, b)`; we have no tuples, so results that are tuples in
+//! Python are compared after `| list`.)
+use mdxconf_config::template::Templater;
+use mdxconf_config::yaml::Origin;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn ctx() -> Value {
+    json!({
+        "name": "web01", "port": 8080, "flag": "yes", "t": true, "f": false, "empty": "", "nothing": null,
+        "list": [3, 1, 2, 3], "other": [2, 5], "words": ["b", "a", "c"],
+        "nested": [[1, [2]], 3],
+        "users": [{"name": "alice", "uid": 1000, "admin": true}, {"name": "bob", "uid": 1001, "admin": false}],
+        "d": {"a": 1, "b": {"x": 1, "l": [1]}}, "d2": {"b": {"y": 2, "l": [2]}, "c": 3},
+        "path": "/etc/ssh/sshd_config", "ip": "10.1.2.3/21", "ver": "22.04",
+        "text": "Hello World\nsecond line", "csv": "a,b,,c", "yaml_text": "a: 1\nb: [x, y]\n",
+        "hostvars": {"web01": {"ethipv4": "10.1.2.3"}, "web02": {"ethipv4": "10.1.2.4"}},
+        "groups": {"web": ["web01", "web02"]},
+    })
+}
+
+const TEMPLATES: &[&str] = &[
+    "{{ missing | default('x') }}", "{{ empty | default('z', true) }}", "{{ name | d('q') }}",
+    "{{ d | to_json }}", "{{ d | to_nice_json }}", "{{ users | to_json }}", "{{ 'é\"\\\\' | to_json }}",
+    "{{ d | to_yaml }}", "{{ d | to_nice_yaml }}", "{{ users | to_nice_yaml }}", "{{ list | to_yaml }}",
+    "{{ {'mode': '0644', 'on': 'yes', 'e': '', 'n': None, 't': True, 'f': 1.5, 'k': 'a: b'} | to_nice_yaml }}",
+    "{{ (yaml_text | from_yaml).b }}", "{{ ('{\"k\": [1, 2]}' | from_json).k }}", "{{ 'a\\nb' }}",
+    "{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\1') }}", "{{ 'a1b22' | regex_replace('\\d+', '#') }}",
+    "{{ 'server1/database42' | regex_search('database[0-9]+') }}",
+    "{{ 'server1/database42' | regex_search('server([0-9]+)/database([0-9]+)', '\\1', '\\2') }}",
+    "{{ 'a1b22c333' | regex_findall('\\d+') }}", "{{ 'k1=v1 k2=v2' | regex_findall('(\\w+)=(\\w+)') | map('list') | list }}",
+    "{{ d | combine(d2) }}", "{{ d | combine(d2, recursive=True) }}", "{{ d | combine(d2, recursive=True, list_merge='append') }}",
+    "{{ d | dict2items }}", "{{ [{'key': 'a', 'value': 1}] | items2dict }}",
+    "{{ (port == 8080) | ternary('yes', 'no') }}", "{{ nothing | ternary('t', 'f', 'n') }}",
+    "{{ flag | bool }} {{ 'off' | bool }} {{ '1' | bool }} {{ 'TRUE' | bool }} {{ 0 | bool }}",
+    "{{ path | basename }} {{ path | dirname }} {{ 'a/b.tar.gz' | splitext | list }}",
+    "{{ 'hello' | b64encode }} {{ 'aGVsbG8=' | b64decode }}",
+    "{{ 'hello' | hash('sha1') }} {{ 'hello' | hash('md5') }} {{ 'hello' | checksum }}",
+    "{{ 'secret' | password_hash('sha512', 'saltsalt') }}",
+    "{{ ip | ansible.utils.ipaddr('network/prefix') }}", "{{ ip | ipaddr('address') }} {{ ip | ipaddr('network') }}",
+    "{{ ip | ipaddr('prefix') }} {{ ip | ipaddr('netmask') }} {{ ip | ipaddr('broadcast') }} {{ ip | ipaddr('size') }}",
+    "{{ '10.0.0.0/24' | ipaddr(5) }} {{ 'x' | ipaddr }} {{ ['10.0.0.1', 'fe80::1'] | ipv4 }} {{ ['10.0.0.1', 'fe80::1'] | ipv6 }}",
+    "{{ '2001:db8::1/64' | ipv6('network/prefix') }}",
+    "{{ list | unique }} {{ list | union(other) }} {{ list | intersect(other) }} {{ list | difference(other) }}",
+    "{{ list | symmetric_difference(other) }} {{ nested | flatten }} {{ nested | flatten(levels=1) }}",
+    "{{ list | min }} {{ list | max }} {{ list | sum }} {{ list | length }} {{ list | first }} {{ list | last }}",
+    "{{ list | sort }} {{ words | sort | join('-') }} {{ list | select('gt', 1) | list }} {{ list | reject('gt', 1) | list }}",
+    "{{ users | selectattr('admin') | map(attribute='name') | list }} {{ users | rejectattr('admin') | map(attribute='uid') | list }}",
+    "{{ users | sort(attribute='uid', reverse=true) | map(attribute='name') | join(',') }}",
+    "{{ other | zip(['a', 'b']) | map('list') | list }}", "{{ groups['web'] | map('extract', hostvars, 'ethipv4') | list }}",
+    "{{ \"it's a test\" | quote }} {{ 'simple' | quote }}", "{{ text | comment }}", "{{ 'x' | comment('cblock') }}",
+    "{{ 'a b  c' | split }} {{ csv | split(',') }} {{ csv.split(',') }} {{ '  x  '.strip() }} {{ name.startswith('web') }}",
+    "{{ d | type_debug }} {{ list | type_debug }} {{ name | type_debug }} {{ port | type_debug }} {{ nothing | type_debug }}",
+    "{{ '42' | int + 1 }} {{ '1.5' | float }} {{ port | string }} {{ 'ab' | list }}",
+    "{{ t }} {{ f }} {{ nothing }} {{ list }} {{ d }} {{ users[0] }}",
+    "{{ name is defined }} {{ missing is undefined }} {{ nothing is none }}",
+    "{{ 'web01' is match('web') }} {{ 'xweb' is match('web') }} {{ 'xweb' is search('web') }} {{ 'xweb' is regex('^x') }}",
+    "{{ ver is version('20.04', '>=') }} {{ '1.10' is version('1.9', 'gt') }} {{ '2.0' is version('2.0.1', '<') }}",
+    "{{ 2 in list }} {{ [1, 2] is subset(list) }} {{ list is superset([3]) }}",
+    "{{ '/etc' is directory }} {{ '/etc/passwd' is file }} {{ '/nonexistent' is exists }}",
+    "{% for h in groups['web'] %}{{ hostvars[h].ethipv4 }} {% endfor %}",
+    "{% if t %}\nyes\n{% endif %}\nend\n",
+];
+
+fn ansible_render(templates: &[&str]) -> Vec<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible_render.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .env("ANSIBLE_DEPRECATION_WARNINGS", "false")
+        .env("ANSIBLE_LOCAL_TEMP", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 with ansible-core is needed (apt-get install ansible)");
+    let input = json!({"ctx": ctx(), "templates": templates});
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "ansible render failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn filters_and_tests_print_like_ansible() {
+    let theirs = ansible_render(TEMPLATES);
+    let t = Templater::new();
+    let o = Origin::new(Path::new("diff.yml"), 1, 1);
+    let mut mismatches = Vec::new();
+    for (tmpl, their) in TEMPLATES.iter().zip(&theirs) {
+        let expected = their["ok"].as_str().unwrap_or_else(|| panic!("Ansible failed on {tmpl}: {their}"));
+        // Ansible's filters are reachable by their collection name too; ours by the short name
+        let ours_tmpl = tmpl.replace("ansible.utils.ipaddr", "ipaddr");
+        match t.render_str(&ours_tmpl, &ctx(), &o) {
+            Ok(mine) if mine == expected => {}
+            Ok(mine) => mismatches.push(format!("{tmpl}\n  ansible: {expected:?}\n  ours:    {mine:?}")),
+            Err(e) => mismatches.push(format!("{tmpl}\n  ansible: {expected:?}\n  ours:    error {e}")),
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), TEMPLATES.len(), mismatches.join("\n"));
+}
+
+#[test]
+fn undefined_errors_match_ansible_wording() {
+    let cases = ["{{ missing_var }}", "{{ d.nokey }}"];
+    let theirs = ansible_render(&cases);
+    let t = Templater::new();
+    let o = Origin::new(Path::new("diff.yml"), 1, 1);
+    for (tmpl, their) in cases.iter().zip(&theirs) {
+        let their_err = their["err"].as_str().unwrap_or_else(|| panic!("Ansible rendered {tmpl}: {their}"));
+        let mine = t.render_str(tmpl, &ctx(), &o).unwrap_err();
+        let core = mine.message.trim_start_matches("template error: ").split(" (in `").next().unwrap().to_string();
+        assert!(their_err.contains(&core), "{tmpl}: ansible said {their_err:?}, we said {core:?}");
+    }
+}
