@@ -139,7 +139,7 @@ pub async fn remote_sha256(c: &dyn Connection, path: &str, become_user: Option<&
 
 /// Raise the soft RLIMIT_NOFILE to the hard limit: one socket per host, thousands of hosts.
 /// Returns the new soft limit.
-pub fn raise_nofile_limit() -> u64 {
+pub fn raise_nofile_limit() -> libc::rlim_t {
     // SAFETY: plain syscalls on a local struct.
     unsafe {
         let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -149,9 +149,9 @@ pub fn raise_nofile_limit() -> u64 {
         if rl.rlim_cur < rl.rlim_max {
             let want = libc::rlimit { rlim_cur: rl.rlim_max, rlim_max: rl.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-                return want.rlim_cur as u64;
+                return want.rlim_cur;
             }
         }
-        rl.rlim_cur as u64
+        rl.rlim_cur
     }
 }

@@ -348,7 +348,7 @@ async fn keepalive_detects_a_frozen_host() {
     let start = Instant::now();
     let r = tokio::time::timeout(Duration::from_secs(30), c.exec("echo never", None)).await;
     unsafe { libc::kill(owner, libc::SIGKILL) };
-    let err = r.expect("keepalive must end the wait").err().expect("frozen host cannot answer");
+    let err = r.expect("keepalive must end the wait").expect_err("frozen host cannot answer");
     assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
 }
