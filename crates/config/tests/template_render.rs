@@ -146,6 +146,11 @@ fn template_file_include_is_relative() {
     let f = dir.path().join("main.j2");
     std::fs::write(&f, "head\n{% include 'part.j2' %}tail\n").unwrap();
     assert_eq!(Templater::new().render_file(&f, &ctx()).unwrap(), "head\npart web01\ntail\n");
+    // an error inside the included file names that file and its line
+    std::fs::write(dir.path().join("part.j2"), "ok\n{{ nope }}\n").unwrap();
+    let e = Templater::new().render_file(&f, &ctx()).unwrap_err();
+    assert_eq!((e.file.clone(), e.line, e.col), (dir.path().join("part.j2"), 2, 4), "{e}");
+    assert!(e.message.contains("'nope' is undefined"), "{e}");
 }
 
 #[test]

@@ -17,6 +17,18 @@ pub fn in_string(e: &minijinja::Error, tmpl: &str, ctx: &Value, origin: &Origin)
 
 /// An error while rendering a template file; `skipped` lines were removed (the `#jinja2:` header).
 pub fn in_file(e: &minijinja::Error, path: &Path, body: &str, skipped: usize, ctx: &Value) -> ConfigError {
+    // an error inside an included template names that file (the include error wraps it)
+    let mut inner = e;
+    while let Some(next) = std::error::Error::source(inner).and_then(|s| s.downcast_ref::<minijinja::Error>()) {
+        inner = next;
+    }
+    let e = inner;
+    if let Some(name) = e.name().filter(|n| Path::new(n) != path) {
+        if let Ok(text) = std::fs::read_to_string(name) {
+            let (l, c) = position(e, &text);
+            return ConfigError::at(Path::new(name), l, c, format!("template error: {}", message(e, &text, ctx)));
+        }
+    }
     let (l, c) = position(e, body);
     let msg = message(e, body, ctx);
     ConfigError::at(path, l + skipped, c, format!("template error: {msg}"))
