@@ -104,6 +104,10 @@ fn false_v() -> Value {
     Value::from(false)
 }
 
+fn none_v() -> Value {
+    Value::from(())
+}
+
 fn query(n: &Net, q: &Value) -> Result<Value, Error> {
     if q.is_none() || q.is_undefined() || q.as_str() == Some("") {
         return Ok(Value::from(if n.prefix == n.bits() { n.fmt(n.ip) } else { format!("{}/{}", n.fmt(n.ip), n.prefix) }));
@@ -120,40 +124,44 @@ fn query(n: &Net, q: &Value) -> Result<Value, Error> {
     let q = text_of(q);
     let single = n.size() == 1;
     let on_network = n.ip == n.network();
+    let with_prefix = |ip: u128| format!("{}/{}", n.fmt(ip), n.prefix);
+    // as ansible.utils: a query that does not apply gives None (prints nothing), some give False
     let v = match q.as_str() {
         "address" if single || !on_network => Value::from(n.fmt(n.ip)),
-        "address" => false_v(),
-        "network" if !single => Value::from(n.fmt(n.network())),
-        "network" => Value::from(n.fmt(n.ip)),
+        "address" => none_v(),
+        "network" if single => Value::from(n.fmt(n.ip)),
+        "network" => Value::from(n.fmt(n.network())),
         "prefix" => Value::from(n.prefix),
         "netmask" => Value::from(n.fmt(n.mask())),
         "hostmask" => Value::from(n.fmt(n.hostmask())),
         "broadcast" if n.size() > 2 => Value::from(n.fmt(n.broadcast())),
-        "broadcast" => false_v(),
-        "network/prefix" | "net/prefix" if !single => Value::from(format!("{}/{}", n.fmt(n.network()), n.prefix)),
-        "network/prefix" | "net/prefix" => false_v(),
-        "subnet" | "cidr" => Value::from(format!("{}/{}", n.fmt(n.network()), n.prefix)),
-        "host" if single => Value::from(format!("{}/{}", n.fmt(n.ip), n.prefix)),
-        "host" | "host/prefix" | "address/prefix" if !on_network || single => Value::from(format!("{}/{}", n.fmt(n.ip), n.prefix)),
-        "host" | "host/prefix" | "address/prefix" => false_v(),
-        "net" if on_network && !single => Value::from(format!("{}/{}", n.fmt(n.ip), n.prefix)),
-        "net" => false_v(),
+        "broadcast" => none_v(),
+        "network/prefix" | "net/prefix" | "subnet" | "cidr" => Value::from(with_prefix(n.network())),
+        "host" if single || !on_network => Value::from(with_prefix(n.ip)),
+        "host" => none_v(),
+        "host/prefix" | "address/prefix" if single || !on_network => Value::from(with_prefix(n.ip)),
+        "host/prefix" | "address/prefix" => false_v(),
+        "net" if on_network && !single => Value::from(with_prefix(n.ip)),
+        "net" => none_v(),
         "size" => Value::from(n.size() as u64),
-        "int" => Value::from(n.ip as u64),
+        "int" if n.prefix == n.bits() => Value::from(n.ip as u64),
+        "int" => Value::from(format!("{}/{}", n.ip, n.prefix)),
         "version" => Value::from(if n.v6 { 6 } else { 4 }),
-        "ipv4" if !n.v6 => Value::from(n.fmt(n.ip)),
-        "ipv6" if n.v6 => Value::from(n.fmt(n.ip)),
+        "ipv4" if !n.v6 => Value::from(original(n)),
+        "ipv6" if n.v6 => Value::from(original(n)),
         "ipv4" | "ipv6" => false_v(),
         "first_usable" if n.size() > 2 => Value::from(n.fmt(n.network() + 1)),
+        "first_usable" if n.size() == 2 => Value::from(n.fmt(n.network())),
         "last_usable" if n.size() > 2 => Value::from(n.fmt(n.broadcast() - 1)),
-        "first_usable" | "last_usable" => false_v(),
+        "last_usable" if n.size() == 2 => Value::from(n.fmt(n.broadcast())),
+        "first_usable" | "last_usable" => none_v(),
         "public" if !n.is_private() => Value::from(original(n)),
         "private" if n.is_private() => Value::from(original(n)),
-        "public" | "private" => false_v(),
+        "public" | "private" => none_v(),
         "bool" => Value::from(true),
         other => {
             return Err(invalid(format!(
-                "ipaddr: unknown query '{other}' (address, network, prefix, netmask, hostmask, broadcast, network/prefix, subnet, host, size, int, version, first_usable, last_usable, public, private, or an index)"
+                "ipaddr: unknown query '{other}' (address, network, prefix, netmask, hostmask, broadcast, network/prefix, subnet, host, host/prefix, net, size, int, version, first_usable, last_usable, public, private, or an index)"
             )))
         }
     };
@@ -174,7 +182,7 @@ fn apply(v: &Value, q: &Value, version: Option<bool>) -> Result<Value, Error> {
         let mut out = Vec::new();
         for item in v.try_iter()? {
             let r = apply(&item, q, version)?;
-            if r.kind() != ValueKind::Bool || r.is_true() {
+            if !r.is_none() && (r.kind() != ValueKind::Bool || r.is_true()) {
                 out.push(r);
             }
         }
