@@ -13,6 +13,7 @@ pub struct Host {
     pub templater: Templater,
     pub vars: Value,
     pub search_dirs: Vec<PathBuf>,
+    pub become_user: Option<String>,
 }
 
 pub fn templater() -> Templater {
@@ -21,13 +22,16 @@ pub fn templater() -> Templater {
 
 impl Host {
     pub fn local() -> Host {
-        Host { conn: mdxconf_transport::local("localhost"), templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![] }
+        Host::with_conn(mdxconf_transport::local("localhost"))
     }
     pub fn chroot(root: &Path) -> Host {
-        Host { conn: mdxconf_transport::chroot("rootfs", root.to_path_buf()), templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![] }
+        Host::with_conn(mdxconf_transport::chroot("rootfs", root.to_path_buf()))
+    }
+    pub fn with_conn(conn: Arc<dyn Connection>) -> Host {
+        Host { conn, templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![], become_user: None }
     }
     pub fn ctx(&self, check: bool) -> ModuleCtx<'_> {
-        ModuleCtx { conn: self.conn.as_ref(), become_user: None, check, diff: true, vars: &self.vars, templater: &self.templater, search_dirs: self.search_dirs.clone() }
+        ModuleCtx { conn: self.conn.as_ref(), become_user: self.become_user.as_deref(), check, diff: true, vars: &self.vars, templater: &self.templater, search_dirs: self.search_dirs.clone() }
     }
     /// Run a module; arguments as a JSON object literal.
     pub async fn run(&self, module: &str, args: Value, check: bool) -> ModuleResult {
@@ -60,7 +64,8 @@ impl Host {
         (first, second)
     }
     pub async fn sh(&self, cmd: &str) -> String {
-        let out = self.conn.exec(cmd, None).await.expect("exec");
+        let cmd = mdxconf_transport::become_command(self.conn.login_user(), cmd, self.become_user.as_deref());
+        let out = self.conn.exec(&cmd, None).await.expect("exec");
         assert_eq!(out.rc, 0, "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
