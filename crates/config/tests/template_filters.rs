@@ -248,6 +248,14 @@ fn lookups() {
     std::env::set_var("MDXCONF_TEST_LOOKUP", "v1");
     assert_eq!(t.render_str("{{ lookup('env', 'MDXCONF_TEST_LOOKUP') }}", &ctx, &origin()).unwrap(), "v1");
     assert_eq!(t.render_str("{{ lookup('pipe', 'echo hi') }}", &ctx, &origin()).unwrap(), "hi");
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/conf.j2"), "server={{ server }}\n{% if extra is defined %}extra={{ extra }}\n{% endif %}").unwrap();
+    let ctx2 = json!({"role_path": dir.path().display().to_string(), "server": "nfs1"});
+    assert_eq!(t.render_str("{{ lookup('template', 'conf.j2') }}", &ctx2, &origin()).unwrap(), "server=nfs1\n");
+    assert_eq!(
+        t.render_str("{{ lookup('template', 'conf.j2', template_vars={'extra': 1}) }}", &ctx2, &origin()).unwrap(),
+        "server=nfs1\nextra=1\n"
+    );
     let e = t.render_str("{{ lookup('file', 'nope') }}", &ctx, &origin()).unwrap_err();
     assert!(e.message.contains("could not find 'nope'"), "{e}");
 }

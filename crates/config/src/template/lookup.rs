@@ -1,4 +1,4 @@
-//! `lookup()` / `query()` on the controller: file, env, pipe, items/list.
+//! `lookup()` / `query()` on the controller: file, env, pipe, template, items/list.
 //! `file` searches `role_path/files`, `role_path`, `playbook_dir/files`, `playbook_dir`, then the
 //! working directory, like Ansible's search path; trailing newlines are stripped (rstrip=True).
 use minijinja::value::{Kwargs, Rest};
@@ -20,6 +20,7 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
     let errors: Option<String> = kw.get("errors")?;
     let default: Option<Value> = kw.get("default")?;
     let rstrip: Option<bool> = kw.get("rstrip")?;
+    let template_vars: Option<Value> = kw.get("template_vars")?;
     kw.assert_all_used()?;
     let want_list = want_list || wantlist.unwrap_or(false);
     let terms: Vec<String> = args.0.iter().map(super::format::python_str).collect();
@@ -49,8 +50,30 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
                 Ok(Value::from(String::from_utf8_lossy(&out.stdout).trim_end().to_string()))
             })
             .collect(),
+        "template" | "ansible.builtin.template" => terms
+            .iter()
+            .map(|t| {
+                let p = find_in(state, t, "templates").ok_or_else(|| err(format!("lookup('template'): could not find '{t}' (searched role templates/, role, playbook templates/, playbook dir, working directory)")))?;
+                let text = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
+                // the template sees the caller's variables (and template_vars, when given)
+                let mut ctx = std::collections::BTreeMap::new();
+                for name in state.known_variables() {
+                    if let Some(v) = state.lookup(&name) {
+                        ctx.insert(name.to_string(), v);
+                    }
+                }
+                if let Some(tv) = &template_vars {
+                    for k in tv.try_iter()? {
+                        ctx.insert(k.to_string(), tv.get_item(&k)?);
+                    }
+                }
+                let name = p.display().to_string();
+                let out = state.env().template_from_named_str(&name, &text)?.render(Value::from(ctx))?;
+                Ok(Value::from(out))
+            })
+            .collect(),
         "items" | "list" | "ansible.builtin.items" | "ansible.builtin.list" => Ok(args.0.clone()),
-        other => Err(err(format!("lookup plugin '{other}' is not supported (file, env, pipe, items, list)"))),
+        other => Err(err(format!("lookup plugin '{other}' is not supported (file, env, pipe, template, items, list)"))),
     };
     let results = match (results, errors.as_deref()) {
         (Ok(r), _) => r,
@@ -67,6 +90,11 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
 }
 
 fn find_file(state: &State, term: &str) -> Option<PathBuf> {
+    find_in(state, term, "files")
+}
+
+/// Ansible's search path: role `sub`/, role, playbook `sub`/, playbook dir, working directory.
+fn find_in(state: &State, term: &str, sub: &str) -> Option<PathBuf> {
     let p = Path::new(term);
     if p.is_absolute() {
         return p.is_file().then(|| p.to_path_buf());
@@ -74,7 +102,7 @@ fn find_file(state: &State, term: &str) -> Option<PathBuf> {
     let mut dirs = Vec::new();
     for var in ["role_path", "playbook_dir"] {
         if let Some(d) = state.lookup(var).and_then(|v| v.as_str().map(PathBuf::from)) {
-            dirs.push(d.join("files"));
+            dirs.push(d.join(sub));
             dirs.push(d);
         }
     }
