@@ -200,6 +200,8 @@ fn defined_and_default_on_attributes_of_undefined_like_ansible() {
     assert!(e.message.contains("'nfs' is undefined"), "{e}");
     let e = t.render_str("{% if undefined_flag %}x{% endif %}", &ctx(), &o()).unwrap_err();
     assert!(e.message.contains("'undefined_flag' is undefined"), "{e}");
+    let e = t.render_str("{{ nfs.server | default('x') }} {{ typo_var }}", &ctx(), &o()).unwrap_err();
+    assert!(e.message.contains("'typo_var' is undefined"), "{e}");
     let e = t.render_str("{% for i in nope %}{{ i }}{% endfor %}", &ctx(), &o()).unwrap_err();
     assert!(e.message.contains("'nope' is undefined"), "{e}");
 }

@@ -226,7 +226,8 @@ impl Templater {
         f: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>,
     ) -> Result<T, minijinja::Error> {
         match f(&self.env) {
-            Err(e) if errors::guarded_undefined(&e, src) => f(&self.chain_env).map_err(|_| e),
+            // if the retry fails too, its error is about the next real problem: report that one
+            Err(e) if errors::guarded_undefined(&e, src) => f(&self.chain_env),
             other => other,
         }
     }
