@@ -124,3 +124,23 @@ fn undefined_errors_match_ansible_wording() {
         assert!(their_err.contains(&core), "{tmpl}: ansible said {their_err:?}, we said {core:?}");
     }
 }
+
+#[test]
+fn conditions_evaluate_like_ansible() {
+    let conds = [
+        "flag", "flag | bool", "not t", "f or t", "port > 8000 and 2 in list", "'web' in name", "name is match('web')",
+        "list | length == 4", "missing is not defined", "d.a == 1", "d.b.x is defined", "ver is version('20.04', '>=')",
+        "empty", "nothing", "nothing is none", "users | selectattr('admin') | list | length > 0", "'\\d' in 'a\\d'",
+        "name | regex_search('\\d+')",
+    ];
+    // Ansible evaluates `when:` as `{% if COND %} True {% else %} False {% endif %}`
+    let wrapped: Vec<String> = conds.iter().map(|c| format!("{{% if {c} %}}True{{% else %}}False{{% endif %}}")).collect();
+    let theirs = ansible_render(&wrapped.iter().map(String::as_str).collect::<Vec<_>>());
+    let t = Templater::new();
+    let o = Origin::new(Path::new("diff.yml"), 1, 1);
+    for (c, their) in conds.iter().zip(&theirs) {
+        let expected = their["ok"].as_str().unwrap_or_else(|| panic!("Ansible failed on {c}: {their}")) == "True";
+        let mine = t.eval_condition(&json!(c), &ctx(), &o).unwrap_or_else(|e| panic!("{c}: {e}"));
+        assert_eq!(mine, expected, "condition {c}");
+    }
+}
