@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 bin=${MDXCONF_BIN:-}
-if [ -z "$bin" ]; then
+if [ -z "$bin" ] && [[ " ${BENCH_PARTS:-mdxconf packer} " == *" mdxconf "* ]]; then
   # debug build is enough: QEMU, mmdebstrap and I/O dominate, not mdxconf's own code
   (cd "$here" && cargo build -q --bin mdxconf)
   bin="${CARGO_TARGET_DIR:-$here/target}/debug/mdxconf"
@@ -33,6 +33,12 @@ export MDXCONF_ACCEL=${MDXCONF_ACCEL:-}   # empty: probe (falls back to TCG wher
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
+# BENCH_PARTS selects what runs now ("mdxconf packer" by default); results of each part are kept in
+# $res_dir so the parts can run at different times (2-core machine) and the report combines them.
+parts=${BENCH_PARTS:-mdxconf packer}
+res_dir=${BENCH_RESULTS_DIR:-/var/tmp/mdxconf-image-bench-results}
+mkdir -p "$res_dir"
+if [[ " $parts " == *" mdxconf "* ]]; then
 echo "== mdxconf full build (empty cache)"
 t0=$(now)
 "$bin" image build "$here/images/debian12-server.yaml" --cache-dir "$work/cache" --output-dir "$work/out" --quiet
@@ -47,7 +53,10 @@ rec=$(ls "$work"/cache/images/debian12-server/*/record.json)
 stages=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("; ".join(f"{n} {s:.0f}s" for n,s in r["durations"]))' "$rec")
 accel=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["accel"])' "$rec")
 mdx_size=$(stat -c %s "$work/out/debian12-server.qcow2")
+declare -p full cached stages accel mdx_size | sed 's/^declare -[-a-z]* //' > "$res_dir/mdxconf.env"
+fi
 
+if [[ " $parts " == *" packer "* ]]; then
 echo "== Packer $(packer version | head -1): Debian 12 netboot installer + preseed"
 nb=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
 mkdir -p "$work/iso/isolinux" "$work/http"
@@ -62,8 +71,7 @@ sed -e 's|^d-i passwd/root-password-crypted.*|d-i passwd/root-password password 
     -e '/debian-installer\/exit\/poweroff/d' \
     -e 's/{{ hostname }}/packer-debian12/' \
     "$here/images/debian/preseed.cfg" > "$work/http/preseed.cfg"
-accel_packer=tcg
-[ "${MDXCONF_ACCEL:-$accel}" = kvm ] && accel_packer=kvm
+accel_packer=${PACKER_ACCEL:-tcg}   # KVM cannot boot Linux on the reference host
 cat > "$work/debian12.json" <<EOF
 {
   "builders": [{
@@ -108,8 +116,15 @@ t1=$(now)
 packer_t=$(secs "$t0" "$t1")
 packer_size=$(stat -c %s "$work/packer-out/debian12-packer.qcow2" 2>/dev/null || echo 0)
 packer_tail=$(tail -n 5 "$work/packer-stdout.log" | sed 's/^/    /')
+cp "$work/packer-stdout.log" "$res_dir/packer-stdout.log" 2>/dev/null || true
+cp "$work/packer-serial.log" "$res_dir/packer-serial.log" 2>/dev/null || true
+declare -p packer_t packer_rc packer_size packer_tail | sed 's/^declare -[-a-z]* //' > "$res_dir/packer.env"
+fi
+full=n/a; cached=n/a; stages=n/a; accel=tcg; mdx_size=0
+packer_t=n/a; packer_rc=n/a; packer_size=0; packer_tail="(not run)"
+[ -f "$res_dir/mdxconf.env" ] && . "$res_dir/mdxconf.env"
+[ -f "$res_dir/packer.env" ] && . "$res_dir/packer.env"
 mkdir -p "$(dirname "$out_md")"
-cp "$work/packer-stdout.log" "$(dirname "$out_md")/image-packer-stdout.log" 2>/dev/null || true
 
 cat > "$out_md" <<EOF
 # Image build benchmark (benches/image_bench.sh)

@@ -47,12 +47,51 @@ impl Drop for GroupChild {
     fn drop(&mut self) {
         if self.armed {
             if let Ok(None) = self.child.try_wait() {
+                // SIGTERM first: mmdebstrap unmounts what it mounted in its chroot when asked politely
+                if self.pid > 0 {
+                    unsafe {
+                        libc::kill(-self.pid, libc::SIGTERM);
+                    }
+                }
+                for _ in 0..50 {
+                    if let Ok(Some(_)) = self.child.try_wait() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
                 self.kill_group();
                 // reap so no zombie stays behind in a long-running process
                 let _ = self.child.try_wait();
             }
         }
     }
+}
+
+/// Mount points at or below `dir` (from /proc/self/mountinfo), deepest first.
+pub fn mounts_below(dir: &Path) -> Vec<String> {
+    let d = dir.to_string_lossy().trim_end_matches('/').to_string();
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut v: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| m.replace("\\040", " "))
+        .filter(|m| *m == d || m.starts_with(&format!("{d}/")))
+        .collect();
+    v.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    v
+}
+
+/// Remove a directory tree, but never through a mount point (an interrupted chroot build may leave
+/// /proc, /sys or /dev mounted inside it): lazily unmount first, refuse if anything stays mounted.
+pub fn remove_tree_safely(dir: &Path) -> std::io::Result<()> {
+    for m in mounts_below(dir) {
+        let _ = std::process::Command::new("umount").args(["-l", &m]).status();
+    }
+    let left = mounts_below(dir);
+    if !left.is_empty() {
+        return Err(std::io::Error::other(format!("not removing {}: still mounted: {}", dir.display(), left.join(", "))));
+    }
+    std::fs::remove_dir_all(dir)
 }
 
 /// Run a command to completion, appending its output to `log`; on failure the error names the command

@@ -64,7 +64,9 @@ struct DirGuard {
 impl Drop for DirGuard {
     fn drop(&mut self) {
         if self.armed {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Err(e) = crate::proc::remove_tree_safely(&self.dir) {
+                eprintln!("warning: {e}");
+            }
         }
     }
 }
@@ -126,7 +128,7 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
         return Ok(BuildResult { name: def.name.clone(), entry, cached: true, record, outputs: vec![] });
     }
     let partial = entry.dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&partial);
+    crate::proc::remove_tree_safely(&partial).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
     std::fs::create_dir_all(&partial)?;
     let mut guard = DirGuard { dir: partial.clone(), armed: true };
     let log = BuildLog::create(&partial.join("build.log"), opts.quiet)?;
@@ -144,7 +146,7 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
             // leftovers of background deletions (rootfs tree) must not move into the entry
             for e in std::fs::read_dir(&partial)?.flatten() {
                 if e.file_name().to_string_lossy().starts_with("trash-") {
-                    let _ = std::fs::remove_dir_all(e.path());
+                    let _ = crate::proc::remove_tree_safely(&e.path());
                 }
             }
             let _ = std::fs::remove_dir_all(&entry.dir);

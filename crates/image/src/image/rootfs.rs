@@ -204,7 +204,7 @@ pub async fn build(def: &Definition, src: &RootfsSource, work: &Path, boot_out: 
     let trash = work.join(format!("trash-rootfs-{}", std::process::id()));
     if std::fs::rename(&dir, &trash).is_ok() {
         tokio::task::spawn_blocking(move || {
-            let _ = std::fs::remove_dir_all(&trash);
+            let _ = crate::proc::remove_tree_safely(&trash);
         });
     }
     Ok(RootfsDisk { raw, root_uuid, kernel, initrd })
