@@ -352,3 +352,19 @@ async fn keepalive_detects_a_frozen_host() {
     assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
     assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_config_strict_host_key_checking_accept_new() {
+    let fleet = SshdFleet::start_with(FleetOptions { hosts: 1, populate_known_hosts: false, ..Default::default() }).unwrap();
+    let kh = fleet.dir.join("learned_known_hosts");
+    let cfg = fleet.dir.join("accept_config");
+    let base = std::fs::read_to_string(&fleet.ssh_config).unwrap();
+    // UserKnownHostsFile from the first matching block wins over the fleet's.
+    std::fs::write(&cfg, format!("Host host1\n    StrictHostKeyChecking accept-new\n    UserKnownHostsFile {}\n\n{base}", kh.display())).unwrap();
+    let mut t = fleet.target_via_config(0);
+    t.ssh_config = Some(cfg);
+    let c = connect_ssh(&t).await.unwrap();
+    assert_eq!(run(&*c, "echo learned").await.stdout, b"learned\n");
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), fleet.known_hosts_line(&fleet.hosts[0]));
+    assert_eq!(std::fs::read_to_string(&fleet.known_hosts).unwrap(), "");
+}
