@@ -168,3 +168,27 @@ async fn stat_and_slurp() {
     let r = h.ok("slurp", json!({"src": p}), false).await;
     assert_eq!(r.data["content"], "YWJj");
 }
+
+#[tokio::test]
+async fn copy_directory_tree_and_remote_src() {
+    let mut h = Host::local();
+    let role = tempfile::tempdir().unwrap();
+    fs::create_dir_all(role.path().join("files/conf.d/sub")).unwrap();
+    fs::write(role.path().join("files/conf.d/a.conf"), "a\n").unwrap();
+    fs::write(role.path().join("files/conf.d/sub/b.conf"), "b\n").unwrap();
+    h.search_dirs = vec![role.path().to_path_buf()];
+    let d = tempfile::tempdir().unwrap();
+    // "conf.d/" copies the contents, "conf.d" the directory itself
+    h.converge("copy", json!({"src": "conf.d/", "dest": d.path().join("etc"), "mode": "0600"})).await;
+    assert_eq!(fs::read_to_string(d.path().join("etc/sub/b.conf")).unwrap(), "b\n");
+    assert_eq!(mode_of(&d.path().join("etc/a.conf")), 0o600);
+    h.converge("copy", json!({"src": "conf.d", "dest": d.path().join("etc")})).await;
+    assert_eq!(fs::read_to_string(d.path().join("etc/conf.d/a.conf")).unwrap(), "a\n");
+    // remote_src: both ends on the host
+    h.converge("copy", json!({"src": d.path().join("etc/a.conf"), "remote_src": true, "dest": d.path().join("copied.conf")})).await;
+    assert_eq!(fs::read_to_string(d.path().join("copied.conf")).unwrap(), "a\n");
+    // hard link
+    h.converge("file", json!({"path": d.path().join("hard"), "src": d.path().join("copied.conf"), "state": "hard"})).await;
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(d.path().join("hard")).unwrap().ino(), fs::metadata(d.path().join("copied.conf")).unwrap().ino());
+}

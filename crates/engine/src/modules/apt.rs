@@ -243,7 +243,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     if ctx.check {
         // predict failures too: simulate the install/remove (not possible before a pending cache update)
-        if (!install.is_empty() || !remove.is_empty()) && !(needs_update && !g.lists) {
+        if (!install.is_empty() || !remove.is_empty()) && (!needs_update || g.lists) {
             let sim: Vec<String> = actions.iter().filter(|c| c.contains(" install ") || c.contains(" remove ")).map(|c| c.replacen("apt-get", "apt-get -s", 1)).collect();
             let out = sh(ctx, &sim.join(" && "), None).await?;
             if out.rc != 0 {

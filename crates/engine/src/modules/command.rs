@@ -120,9 +120,7 @@ fn skip_msg(creates: &Option<String>, removes: &Option<String>) -> String {
 fn glob_word(p: &str) -> String {
     let mut out = String::new();
     for c in p.chars() {
-        if matches!(c, '*' | '?' | '[' | ']') {
-            out.push(c);
-        } else if c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c) {
+        if matches!(c, '*' | '?' | '[' | ']') || c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c) {
             out.push(c);
         } else {
             out.push('\\');

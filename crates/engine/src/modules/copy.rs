@@ -1,7 +1,7 @@
 //! copy and template: put content at a destination, compared by sha256 first (nothing is sent when equal),
 //! written atomically with `validate` run on the temp file. `put_content` is shared by every module that
 //! owns a whole file (apt_repository, deb822_repository, apt_key, hostname, ...).
-use super::fileops::{self, gather, plan_attrs, sha256_hex, Attrs, FileInfo, GatherOpts, Kind, Want, WriteOpts, WriteOutcome};
+use super::fileops::{self, gather, plan_attrs, sha256_hex, Attrs, FileInfo, GatherOpts, Kind, ModeSpec, Want, WriteOpts, WriteOutcome};
 use super::util::{failed, q, sh, text, Args, Spec};
 use super::{Diff, ModuleCtx, ModuleResult};
 use anyhow::{anyhow, bail, Context, Result};
@@ -182,6 +182,11 @@ pub async fn run_copy(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<
     }
     let content = std::fs::read(&local).with_context(|| format!("copy: reading {}", local.display()))?;
     let mut p = common_put(&a, &dest, content)?;
+    if p.attrs.mode == Some(ModeSpec::Preserve) {
+        // `mode: preserve` means the source file's mode
+        use std::os::unix::fs::PermissionsExt;
+        p.attrs.mode = Some(ModeSpec::Octal(std::fs::metadata(&local)?.permissions().mode() & 0o7777));
+    }
     p.into_dir = local.file_name().map(|n| n.to_string_lossy().into_owned());
     // like Ansible, `dest: some/dir/` is created when missing
     p.make_parents = dest.ends_with('/');

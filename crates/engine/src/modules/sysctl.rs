@@ -70,7 +70,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let before = info.content.as_deref().map(text).unwrap_or_default();
     let want_val = if state == "present" { value.as_deref() } else { None };
     let after = edit(&before, &key, want_val);
-    let file_changed = after != before && !(state == "absent" && !info.exists());
+    let file_changed = (info.exists() || state != "absent") && after != before;
     let mut r = ModuleResult::default();
     if file_changed {
         let mut p = Put::new(&file, after.clone().into_bytes());
