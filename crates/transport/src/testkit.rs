@@ -162,7 +162,8 @@ impl SshdFleet {
         };
         let mut fleet = fleet;
         // Start all, then wait for all: sshd start-up overlaps.
-        for attempt in 0..4 {
+        let mut last_err: Option<io::Error> = None;
+        for _attempt in 0..5 {
             let pending: Vec<usize> = {
                 let kids = fleet.children.lock().unwrap();
                 (0..fleet.hosts.len()).filter(|i| kids[*i].is_none()).collect()
@@ -178,16 +179,29 @@ impl SshdFleet {
             }
             for &i in &pending {
                 if let Err(e) = fleet.wait_ready(i, Duration::from_secs(15)) {
-                    if attempt == 3 {
-                        return Err(e);
-                    }
-                    // Most likely another process grabbed the port between probe and bind: retry.
-                    if let Some(mut c) = fleet.children.lock().unwrap()[i].take() {
+                    last_err = Some(e);
+                }
+            }
+            // Another test process may have probed the same free port on the same address: one sshd
+            // then fails to bind and exits, while the readiness probe reached the other one. So check
+            // that ours are still alive a moment later, and restart the dead ones on new ports.
+            std::thread::sleep(Duration::from_millis(150));
+            let mut kids = fleet.children.lock().unwrap();
+            for &i in &pending {
+                let dead = match kids[i].as_mut() {
+                    Some(c) => !matches!(c.try_wait(), Ok(None)),
+                    None => true,
+                };
+                if dead {
+                    if let Some(mut c) = kids[i].take() {
                         let _ = c.kill();
                         let _ = c.wait();
                     }
                 }
             }
+        }
+        if fleet.children.lock().unwrap().iter().any(Option::is_none) {
+            return Err(last_err.unwrap_or_else(|| io::Error::other("some sshd processes did not stay up")));
         }
         fleet.write_client_files(opts.populate_known_hosts)?;
         Ok(fleet)
