@@ -75,6 +75,10 @@ const TEMPLATES: &[&str] = &[
 ];
 
 fn ansible_render(templates: &[&str]) -> Vec<Value> {
+    ansible_run(json!({"ctx": ctx(), "templates": templates}))
+}
+
+fn ansible_run(input: Value) -> Vec<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible_render.py");
     let mut child = Command::new("/usr/bin/python3")
         .arg(script)
@@ -85,7 +89,6 @@ fn ansible_render(templates: &[&str]) -> Vec<Value> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("/usr/bin/python3 with ansible-core is needed (apt-get install ansible)");
-    let input = json!({"ctx": ctx(), "templates": templates});
     child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "ansible render failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -142,5 +145,50 @@ fn conditions_evaluate_like_ansible() {
         let expected = their["ok"].as_str().unwrap_or_else(|| panic!("Ansible failed on {c}: {their}")) == "True";
         let mine = t.eval_condition(&json!(c), &ctx(), &o).unwrap_or_else(|e| panic!("{c}: {e}"));
         assert_eq!(mine, expected, "condition {c}");
+    }
+}
+
+/// Variables the repository's role templates use (as the engine would supply them).
+fn role_ctx() -> Value {
+    json!({
+        "inventory_hostname": "node1", "etc_hosts_group": "all", "jupyter_host_group": "jupyter",
+        "groups": {"all": ["node1", "node2", "node3"], "jupyter": ["node1", "node2"]},
+        "hostvars": {
+            "node1": {"ethipv4": "10.1.2.3", "hostname": "n1", "rdmaipv4": "10.2.2.3"},
+            "node2": {"ethipv4": "10.1.2.4", "fqdn": "n2.example.org", "glbipv4": "203.0.113.2"},
+            "node3": {"hostname": "n3"},
+        },
+        "ethipv4": "10.1.2.3",
+        "jupyterlab_group": "users", "jupyterlab_home": "/home/u", "jupyterlab_port": 8888,
+        "jupyterlab_token": "tok", "jupyterlab_user": "u", "jupyterlab_venv": "/opt/jl",
+        "ldap_domain": "dc=example,dc=org", "ldap_server_addr": "10.1.2.9", "ldap_allow_cleartext_auth": true,
+        "ldap_dns_domain": "example.org", "ldap_organization": "Example", "ldap_root_password": "pw",
+        "ldap_sudo_nopasswd": false, "ldap_sudo_group": "admins",
+        "lustre_src_ip": "10.2.2.3", "lustre_rdma_interface": "ib0",
+        "lustre_lnet_networks": [{"net": "o2ib", "interface": ""}, {"net": "tcp", "interface": "eth0"}],
+        "lustre_lnet_peers": [{"primary_nid": "10.2.0.1@o2ib", "nids": ["10.2.0.1@o2ib", "10.2.0.2@o2ib"]}],
+        "lustre_modprobe_options": ["options lnet networks=o2ib(ib0)", "options ko2iblnd peer_credits=128"],
+        "nvidia_persistenced_user": "nvidia-persistenced",
+        "proxy_port": 8000, "reverse_proxy_base_port": 9000,
+    })
+}
+
+#[test]
+fn role_templates_render_like_ansible_template_module() {
+    let roles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roles");
+    let mut files: Vec<String> = Vec::new();
+    for role in std::fs::read_dir(&roles).unwrap().flatten() {
+        if let Ok(rd) = std::fs::read_dir(role.path().join("templates")) {
+            files.extend(rd.flatten().map(|e| e.path().display().to_string()).filter(|p| p.ends_with(".j2")));
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 5, "expected the repository's role templates");
+    let theirs = ansible_run(json!({"ctx": role_ctx(), "files": files}));
+    let t = Templater::new();
+    for (f, their) in files.iter().zip(&theirs) {
+        let expected = their["ok"].as_str().unwrap_or_else(|| panic!("Ansible failed on {f}: {their}"));
+        let mine = t.render_file(Path::new(f), &role_ctx()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mine, expected, "{f}");
     }
 }
