@@ -205,3 +205,18 @@ fn defined_and_default_on_attributes_of_undefined_like_ansible() {
     let e = t.render_str("{% for i in nope %}{{ i }}{% endfor %}", &ctx(), &o()).unwrap_err();
     assert!(e.message.contains("'nope' is undefined"), "{e}");
 }
+
+#[test]
+fn templater_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Templater>();
+    let t = std::sync::Arc::new(Templater::new());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || t.render_str("{{ n * 2 }}", &json!({"n": i}), &o()).unwrap())
+        })
+        .collect();
+    let out: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(out, ["0", "2", "4", "6"]);
+}
