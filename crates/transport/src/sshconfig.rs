@@ -10,7 +10,10 @@ enum Criteria {
     /// Lines before the first Host/Match apply to every host.
     Always,
     Host(Vec<String>),
+    /// `Match host`: tested against HostName as resolved so far (OpenSSH semantics).
     MatchHost(Vec<String>),
+    /// `Match originalhost`: tested against the name given to ssh.
+    MatchOriginalHost(Vec<String>),
     /// A Match we cannot evaluate (exec, localuser, ...): never applies.
     Never,
 }
@@ -151,6 +154,9 @@ impl SshConfig {
                         [h, _] if h == "host" => {
                             Criteria::MatchHost(args[1].split(',').map(str::to_string).collect())
                         }
+                        [h, _] if h == "originalhost" => {
+                            Criteria::MatchOriginalHost(args[1].split(',').map(str::to_string).collect())
+                        }
                         _ => {
                             tracing::debug!("{}: Match {:?} not supported, block ignored", at(), args);
                             Criteria::Never
@@ -188,7 +194,11 @@ impl SshConfig {
         for b in &self.blocks {
             let applies = match &b.criteria {
                 Criteria::Always => true,
-                Criteria::Host(p) | Criteria::MatchHost(p) => list_matches(p.iter().map(String::as_str), &host_lc),
+                Criteria::Host(p) | Criteria::MatchOriginalHost(p) => list_matches(p.iter().map(String::as_str), &host_lc),
+                Criteria::MatchHost(p) => {
+                    let current = hc.hostname.clone().unwrap_or_else(|| host_lc.clone());
+                    list_matches(p.iter().map(String::as_str), &current)
+                }
                 Criteria::Never => false,
             };
             if !applies {
@@ -332,6 +342,18 @@ Host *
         let s = c.resolve("vm-special");
         assert_eq!(s.proxy_jump.as_deref(), Some("none"));
         assert_eq!(s.user.as_deref(), Some("fallback"));
+    }
+
+    #[test]
+    fn match_host_sees_the_resolved_hostname() {
+        let c = SshConfig::parse_str(
+            "Host vm1\n  HostName 10.1.2.3\nMatch host 10.1.*\n  User matched\nMatch originalhost vm1\n  Port 2200\n",
+            Path::new("cfg"),
+        )
+        .unwrap();
+        let r = c.resolve("vm1");
+        assert_eq!((r.user.as_deref(), r.port), (Some("matched"), Some(2200)));
+        assert_eq!(c.resolve("vm2").user, None);
     }
 
     #[test]
