@@ -32,9 +32,11 @@ async fn apt_install_remove_and_package() {
     let pf = h.ok("package_facts", json!({}), false).await;
     assert_eq!(pf.data["ansible_facts"]["packages"]["hello"][0]["name"], "hello");
     assert!(pf.data["ansible_facts"]["packages"]["apt"][0]["version"].as_str().unwrap().starts_with("2.6"));
+    // latest: installed from the candidate, then nothing to upgrade
+    h.converge("apt", json!({"name": "sl", "state": "latest"})).await;
     // already installed under a list with another missing package: only the missing one is installed
-    h.converge("package", json!({"name": ["hello", "sl"], "state": "present"})).await;
-    let (first, _) = h.converge("apt", json!({"name": ["hello", "sl"], "state": "absent", "purge": true})).await;
+    h.converge("package", json!({"name": ["hello", "cowsay"], "state": "present", "install_recommends": false})).await;
+    let (first, _) = h.converge("apt", json!({"name": ["hello", "sl", "cowsay"], "state": "absent", "purge": true})).await;
     assert!(first.diff[0].after.contains("hello: purged"));
     assert!(!h.sh("dpkg-query -W -f='${Status}' hello 2>/dev/null || true").await.contains("ok installed"));
     // a package that does not exist fails in check mode too, and changes nothing

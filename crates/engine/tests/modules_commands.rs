@@ -144,6 +144,12 @@ async fn pip_in_a_virtualenv() {
     let out = std::process::Command::new(venv.join("bin/python")).args(["-c", "import six; print(six.__version__)"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.16.0");
     h.converge("pip", json!({"name": "six", "state": "absent", "virtualenv": venv})).await;
+    // requirements files: pip's own dry run decides
+    let req = d.path().join("requirements.txt");
+    fs::write(&req, "six==1.16.0\n").unwrap();
+    h.converge("pip", json!({"requirements": req, "virtualenv": venv})).await;
+    let out = std::process::Command::new(venv.join("bin/python")).args(["-c", "import six; print(six.__version__)"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.16.0");
 }
 
 #[test]

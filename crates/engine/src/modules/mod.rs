@@ -154,6 +154,9 @@ pub fn validate_args(name: &str, args: &Map<String, Value>) -> Result<(), String
     if let Some((_, why)) = REFUSED.iter().find(|(m, _)| *m == canon) {
         return Err(why.to_string());
     }
+    if canon == "package" {
+        return package_check(args);
+    }
     match spec(canon) {
         Some(s) => s.check(canon, args),
         None => Err(format!("module '{canon}' is not implemented by mdxconf")),
@@ -201,11 +204,21 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
 }
 
 /// `package`: apt on hosts with dpkg, dnf otherwise (or as `use:` says).
+/// `package` takes name/state/use plus any argument of the backend module (passed through, as Ansible does).
+fn package_check(args: &Map<String, Value>) -> Result<(), String> {
+    let (own, rest): (Map<String, Value>, Map<String, Value>) = args.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(k, _)| ["name", "pkg", "state", "use"].contains(&k.as_str()));
+    PACKAGE.check("package", &own)?;
+    if apt::SPEC.check("package", &rest).is_ok() || dnf::SPEC.check("package", &rest).is_ok() {
+        return Ok(());
+    }
+    apt::SPEC.check("package", &rest)
+}
+
 async fn package(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
-    let a = util::Args::new("package", &PACKAGE, args)?;
+    package_check(args).map_err(|e| anyhow::anyhow!(e))?;
     let mut inner = args.clone();
-    inner.remove("use");
-    match a.str("use")?.as_deref() {
+    let use_ = inner.remove("use").map(|u| u.as_str().unwrap_or("auto").to_string());
+    match use_.as_deref() {
         None | Some("auto") => {
             let r = apt::run(&inner, ctx).await?;
             if r.data.contains_key(apt::NO_APT) {
