@@ -7,7 +7,9 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
 use std::io::Write;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// How a host appears in known_hosts: `host` on port 22, `[host]:port` otherwise (as OpenSSH writes it).
 pub fn host_port(host: &str, port: u16) -> String {
@@ -55,33 +57,88 @@ fn hosts_field_matches(field: &str, name: &str) -> bool {
     crate::pattern::list_matches(field.split(','), name)
 }
 
+/// One usable known_hosts line.
+struct Line {
+    line: usize,
+    hosts: String,
+    revoked: bool,
+    b64: String,
+}
+
+/// A parsed file with an index: plain names map straight to their lines; only hashed and wildcard
+/// entries are scanned per lookup. Thousands of hosts each looking up a thousands-line file would
+/// otherwise re-read and re-match it every time.
+struct Parsed {
+    lines: Vec<Line>,
+    by_name: HashMap<String, Vec<usize>>,
+    scan: Vec<usize>,
+}
+
+/// (mtime, size, inode): any rewrite, append or replacement invalidates the cached parse.
+type Stamp = (std::time::SystemTime, u64, u64);
+static CACHE: LazyLock<Mutex<HashMap<PathBuf, (Stamp, Arc<Parsed>)>>> = LazyLock::new(Default::default);
+
+fn parse(text: &str) -> Parsed {
+    let mut p = Parsed { lines: Vec::new(), by_name: HashMap::new(), scan: Vec::new() };
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut f = line.split_whitespace();
+        let mut first = f.next().unwrap_or("");
+        let mut revoked = false;
+        if first.starts_with('@') {
+            match first {
+                "@revoked" => revoked = true,
+                _ => continue, // @cert-authority: we do not do host certificates
+            }
+            first = f.next().unwrap_or("");
+        }
+        let (Some(_kind), Some(b64)) = (f.next(), f.next()) else { continue };
+        let idx = p.lines.len();
+        let plain = !first.starts_with("|1|") && !first.contains(['*', '?', '!']);
+        if plain {
+            for name in first.split(',') {
+                p.by_name.entry(name.to_ascii_lowercase()).or_default().push(idx);
+            }
+        } else {
+            p.scan.push(idx);
+        }
+        p.lines.push(Line { line: i + 1, hosts: first.to_string(), revoked, b64: b64.to_string() });
+    }
+    p
+}
+
+fn parsed(path: &Path) -> Option<Arc<Parsed>> {
+    let meta = std::fs::metadata(path).ok()?;
+    let stamp = (meta.modified().ok()?, meta.len(), std::os::unix::fs::MetadataExt::ino(&meta));
+    if let Some((st, p)) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if *st == stamp {
+            return Some(p.clone());
+        }
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let p = Arc::new(parse(&text));
+    CACHE.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, p.clone()));
+    Some(p)
+}
+
 /// All entries in `files` whose host field matches `name` (already in `host_port` form).
 pub fn entries_for(files: &[PathBuf], name: &str) -> Vec<Entry> {
     let mut out = Vec::new();
+    let lower = name.to_ascii_lowercase();
     for path in files {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let mut f = line.split_whitespace();
-            let mut first = f.next().unwrap_or("");
-            let mut revoked = false;
-            if first.starts_with('@') {
-                match first {
-                    "@revoked" => revoked = true,
-                    _ => continue, // @cert-authority: we do not do host certificates
-                }
-                first = f.next().unwrap_or("");
-            }
-            let (Some(_kind), Some(b64)) = (f.next(), f.next()) else { continue };
-            if !hosts_field_matches(first, name) {
-                continue;
-            }
-            match russh::keys::parse_public_key_base64(b64) {
-                Ok(key) => out.push(Entry { path: path.clone(), line: i + 1, key, revoked }),
-                Err(e) => tracing::debug!("{}:{}: unreadable key ignored: {e}", path.display(), i + 1),
+        let Some(p) = parsed(path) else { continue };
+        let mut idx: Vec<usize> = p.by_name.get(&lower).cloned().unwrap_or_default();
+        idx.extend(p.scan.iter().copied().filter(|i| hosts_field_matches(&p.lines[*i].hosts, name)));
+        idx.sort_unstable();
+        idx.dedup();
+        for i in idx {
+            let l = &p.lines[i];
+            match russh::keys::parse_public_key_base64(&l.b64) {
+                Ok(key) => out.push(Entry { path: path.clone(), line: l.line, key, revoked: l.revoked }),
+                Err(e) => tracing::debug!("{}:{}: unreadable key ignored: {e}", path.display(), l.line),
             }
         }
     }
@@ -186,6 +243,10 @@ mod tests {
         .unwrap();
         let files = vec![p.clone()];
         assert!(matches!(check(&files, "[127.0.0.2]:2222", &key(ED)), Status::Known));
+        // Plain multi-name entries are indexed, case-insensitively like OpenSSH.
+        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(format!("alpha,Beta ssh-ed25519 {ED}\n").as_bytes()).unwrap();
+        assert!(matches!(check(&files, "beta", &key(ED)), Status::Known));
+        assert!(matches!(check(&files, "gamma", &key(ED)), Status::Unknown { .. }));
         assert!(matches!(check(&files, "vm.lab", &key(ED2)), Status::Known));
         assert!(matches!(check(&files, "evil.lab", &key(ED2)), Status::Unknown { .. }));
         match check(&files, "vm.lab", &key(ED)) {
