@@ -130,6 +130,29 @@ async fn sysctl_file_debconf_alternatives_setup() {
     assert_eq!(f["ansible_distribution_major_version"], "12");
     assert_eq!(f["ansible_distribution_release"], "bookworm");
     assert_eq!(f["ansible_pkg_mgr"], "apt");
+
+    // converged tasks cost one exec each
+    let (c, counter) = Host::counting(mdxconf_transport::chroot("rootfs", dir.clone()));
+    let tasks = vec![
+        ("apt", json!({"name": ["apt", "dpkg"], "state": "present"})),
+        ("package", json!({"name": "apt"})),
+        ("user", json!({"name": "root", "shell": "/bin/bash", "groups": []})),
+        ("group", json!({"name": "root", "gid": 0})),
+        ("apt_repository", json!({"repo": "deb http://deb.debian.org/debian bookworm main"})),
+        ("sysctl", json!({"name": "vm.swappiness", "state": "absent", "sysctl_file": f_path(), "reload": false})),
+        ("debconf", json!({"name": "mdxtest", "question": "mdxtest/answer", "vtype": "string", "value": "42"})),
+        ("alternatives", json!({"name": "mdxtest", "link": "/usr/local/bin/mdxtest", "path": "/bin/true", "priority": 10})),
+        ("setup", json!({})),
+    ];
+    for (m, a) in tasks {
+        let (r, n) = c.execs_of(&counter, m, a, false).await;
+        assert!(!r.changed, "{m} changed");
+        assert_eq!(n, 1, "{m}: a no-change run took {n} execs");
+    }
+}
+
+fn f_path() -> &'static str {
+    "/etc/sysctl.d/90-mdxconf-test.conf"
 }
 
 #[tokio::test]

@@ -192,3 +192,34 @@ async fn copy_directory_tree_and_remote_src() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(d.path().join("hard")).unwrap().ino(), fs::metadata(d.path().join("copied.conf")).unwrap().ino());
 }
+
+/// A run that changes nothing costs exactly one command on the host.
+#[tokio::test]
+async fn no_change_runs_cost_one_exec() {
+    let (mut h, counter) = Host::counting(mdxconf_transport::local("localhost"));
+    let role = tempfile::tempdir().unwrap();
+    fs::create_dir_all(role.path().join("templates")).unwrap();
+    fs::write(role.path().join("templates/t.j2"), "x={{ x }}\n").unwrap();
+    h.search_dirs = vec![role.path().to_path_buf()];
+    h.vars = json!({"x": 1});
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n);
+    let tasks = vec![
+        ("copy", json!({"content": "a\n", "dest": p("c"), "mode": "0644"})),
+        ("template", json!({"src": "t.j2", "dest": p("t"), "mode": 420})),
+        ("file", json!({"path": p("dir"), "state": "directory", "mode": "0755"})),
+        ("lineinfile", json!({"path": p("l"), "line": "b", "create": true})),
+        ("blockinfile", json!({"path": p("l"), "block": "z"})),
+        ("replace", json!({"path": p("l"), "regexp": "^b$", "replace": "b"})),
+        ("stat", json!({"path": p("l")})),
+        ("shell", json!({"cmd": "touch done", "chdir": d.path(), "creates": p("done")})),
+    ];
+    for (m, a) in &tasks {
+        h.ok(m, a.clone(), false).await;
+    }
+    for (m, a) in &tasks {
+        let (r, n) = h.execs_of(&counter, m, a.clone(), false).await;
+        assert!(!r.changed, "{m} changed on the second run");
+        assert_eq!(n, 1, "{m}: a no-change run took {n} execs");
+    }
+}

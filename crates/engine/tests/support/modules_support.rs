@@ -71,6 +71,40 @@ impl Host {
     }
 }
 
+/// A real connection that counts the commands sent through it (round trips per task).
+pub struct Counting {
+    pub inner: Arc<dyn Connection>,
+    pub execs: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Connection for Counting {
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+    async fn exec(&self, cmd: &str, stdin: Option<Vec<u8>>) -> Result<mdxconf_transport::ExecOutput, mdxconf_transport::TransportError> {
+        self.execs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.exec(cmd, stdin).await
+    }
+    fn login_user(&self) -> Option<&str> {
+        self.inner.login_user()
+    }
+}
+
+impl Host {
+    /// Same host, every exec counted; returns the counter.
+    pub fn counting(inner: Arc<dyn Connection>) -> (Host, Arc<Counting>) {
+        let c = Arc::new(Counting { inner, execs: Default::default() });
+        (Host::with_conn(c.clone()), c)
+    }
+    /// Execs one run of the module costs.
+    pub async fn execs_of(&self, counter: &Counting, module: &str, args: Value, check: bool) -> (ModuleResult, usize) {
+        let before = counter.execs.load(std::sync::atomic::Ordering::SeqCst);
+        let r = self.ok(module, args, check).await;
+        (r, counter.execs.load(std::sync::atomic::Ordering::SeqCst) - before)
+    }
+}
+
 pub fn mode_of(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
