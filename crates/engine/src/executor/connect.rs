@@ -175,8 +175,9 @@ fn shell_words(s: &str) -> Vec<String> {
 pub async fn open(name: &str, vars: &Map<String, Value>, play_conn: Option<&str>, remote_user: Option<&str>, accept_new: bool) -> Result<Arc<dyn Connection>, TransportError> {
     match connection_kind(vars, play_conn).as_str() {
         "local" => Ok(mdxconf_transport::local(name)),
+        // Ansible's chroot plugin: the chroot directory is ansible_host (else the inventory name).
         "chroot" => {
-            let root = var_str(vars, &["ansible_chroot_exe_dir", "ansible_host"]).unwrap_or_else(|| name.to_string());
+            let root = var_str(vars, &["ansible_host"]).unwrap_or_else(|| name.to_string());
             Ok(mdxconf_transport::chroot(name, PathBuf::from(root)))
         }
         "ssh" | "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh" => {
