@@ -122,3 +122,28 @@ async fn unknown_target_key_behind_bastion() {
     let text = std::fs::read_to_string(&kh).unwrap();
     assert_eq!(text, fleet.known_hosts_line(&fleet.hosts[0]) + &fleet.known_hosts_line(&fleet.hosts[1]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_connections_open_one_bastion_connection() {
+    let fleet = std::sync::Arc::new(SshdFleet::start(13).unwrap());
+    let bastion = jump_spec(&fleet, 0);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 1..13 {
+        let (fleet, bastion) = (fleet.clone(), bastion.clone());
+        set.spawn(async move {
+            let mut t = fleet.target(i);
+            t.proxy_jump = Some(bastion);
+            let c = connect_ssh(&t).await.unwrap_or_else(|e| panic!("{e}"));
+            let (_, _, ip, port) = ssh_connection(&*c).await;
+            assert_eq!((ip, port), (fleet.hosts[i].address.clone(), fleet.hosts[i].port));
+            c
+        });
+    }
+    let mut conns = Vec::new();
+    while let Some(r) = set.join_next().await {
+        conns.push(r.unwrap());
+    }
+    assert_eq!(conns.len(), 12);
+    let b = &fleet.hosts[0];
+    assert_eq!(my_connections_to(&format!("{}:{}", b.address, b.port)), 1, "12 targets, one bastion connection");
+}
