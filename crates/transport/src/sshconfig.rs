@@ -165,6 +165,9 @@ impl SshConfig {
                     self.blocks.push(Block { criteria, options: Vec::new() });
                 }
                 "include" => {
+                    // Lines after the Include belong to the block that was open before it, not to the
+                    // last Host of the included file.
+                    let resume = self.blocks.last().map(|b| b.criteria.clone()).unwrap_or(Criteria::Always);
                     for a in &args {
                         let p = expand_tilde(a);
                         let p = if p.is_absolute() { p } else { home().join(".ssh").join(p) };
@@ -172,6 +175,7 @@ impl SshConfig {
                             self.read_file(&f, depth + 1)?;
                         }
                     }
+                    self.blocks.push(Block { criteria: resume, options: Vec::new() });
                 }
                 _ => {
                     if args.is_empty() {
@@ -354,6 +358,23 @@ Host *
         let r = c.resolve("vm1");
         assert_eq!((r.user.as_deref(), r.port), (Some("matched"), Some(2200)));
         assert_eq!(c.resolve("vm2").user, None);
+    }
+
+    #[test]
+    fn include_with_glob() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("conf.d/10-a.conf"), "Host a\n  Port 1001\n").unwrap();
+        std::fs::write(dir.path().join("conf.d/20-b.conf"), "Host a b\n  Port 1002\n  User inc\n").unwrap();
+        std::fs::write(dir.path().join("conf.d/skip.txt"), "Host a\n  User wrong\n").unwrap();
+        let main = dir.path().join("config");
+        std::fs::write(&main, format!("Include {}/conf.d/*.conf\nConnectTimeout 7\nHost *\n  User last\n", dir.path().display())).unwrap();
+        let c = SshConfig::load(&main).unwrap();
+        let a = c.resolve("a");
+        assert_eq!((a.port, a.user.as_deref()), (Some(1001), Some("inc")));
+        assert_eq!(c.resolve("z").user.as_deref(), Some("last"));
+        // Global line after the Include stays global.
+        assert_eq!(c.resolve("z").connect_timeout, Some(7));
     }
 
     #[test]
