@@ -8,6 +8,11 @@
 //!   host said no (a package that does not exist, a validate command that rejects a file, ...).
 //! - In check mode nothing is changed and `changed`/`diff` predict exactly what a real run would do.
 //! - A run that changes nothing costs one exec per task where the module allows it.
+//!
+//! Tested on real hosts (crates/engine/tests/modules_*.rs): files/commands on the local connection, packages,
+//! users and apt sources in a Debian 12 chroot, mount with a real tmpfs. service/systemd, hostname, live
+//! sysctl and modprobe need a booted VM (tests/modules_vm.rs, ignored unless MDXCONF_TEST_VM is set);
+//! dnf has no test host at all.
 use mdxconf_config::template::Templater;
 use mdxconf_transport::Connection;
 use serde_json::{Map, Value};
