@@ -76,7 +76,8 @@ struct Parsed {
 
 /// (mtime, size, inode): any rewrite, append or replacement invalidates the cached parse.
 type Stamp = (std::time::SystemTime, u64, u64);
-static CACHE: LazyLock<Mutex<HashMap<PathBuf, (Stamp, Arc<Parsed>)>>> = LazyLock::new(Default::default);
+type Cache = HashMap<PathBuf, (Stamp, Arc<Parsed>)>;
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
 
 fn parse(text: &str) -> Parsed {
     let mut p = Parsed { lines: Vec::new(), by_name: HashMap::new(), scan: Vec::new() };
