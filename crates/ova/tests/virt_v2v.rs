@@ -12,7 +12,8 @@ fn virt_v2v_accepts_ova_of_a_debian_guest() {
     // Builds (or reuses from /var/tmp/mdxconf-test-cache) a Debian 12 raw disk with mmdebstrap.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/debian_guest.sh");
     let image = run(Command::new("bash").arg(&script));
-    let image = Path::new(image.trim());
+    // The path is the script's last line of output (tools it runs may print progress on stdout too).
+    let image = Path::new(image.lines().last().unwrap_or("").trim());
     assert!(image.exists(), "guest image {image:?} missing");
 
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds a small Debian 12 guest disk (raw, MBR, one ext4 partition) that virt-v2v can inspect and
 # convert: kernel + initramfs in /boot, grub-pc installed with a grub.cfg, fstab by UUID, os-release.
+# The cloud kernel and a listed-modules initramfs keep virt-v2v's initramfs rebuild (run under TCG) short.
 # Cached under /var/tmp/mdxconf-test-cache keyed by this script's hash; prints the raw image path.
 # No loop devices are needed: the filesystem is made with `mkfs.ext4 -d` and copied into the partition.
 set -euo pipefail
@@ -13,8 +14,11 @@ work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 mmdebstrap --quiet --variant=minbase \
-  --include=linux-image-amd64,grub-pc,systemd-sysv,initramfs-tools,udev,e2fsprogs,ifupdown \
+  --include=linux-image-cloud-amd64,grub-pc,systemd-sysv,initramfs-tools,udev,e2fsprogs,ifupdown \
   --customize-hook='echo mdxconf-test > "$1/etc/hostname"' \
+  --customize-hook='echo MODULES=list > "$1/etc/initramfs-tools/conf.d/mdxconf-test.conf"' \
+  --customize-hook='printf "virtio_pci\nvirtio_blk\nvirtio_scsi\nvmw_pvscsi\nnvme\next4\n" >> "$1/etc/initramfs-tools/modules"' \
+  --customize-hook='chroot "$1" update-initramfs -u -k all' \
   bookworm "$root" >&2
 uuid=$(cat /proc/sys/kernel/random/uuid)
 echo "UUID=$uuid / ext4 errors=remount-ro 0 1" > "$root/etc/fstab"
