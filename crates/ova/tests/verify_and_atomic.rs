@@ -146,6 +146,7 @@ const CHILD_ENV: &str = "MDXCONF_OVA_TEST_CHILD_EXPORT";
 
 /// Child half of `killed_export_leaves_nothing`: runs a slow export when re-executed with CHILD_ENV.
 #[test]
+#[ignore = "helper process for killed_export_leaves_nothing, which runs it"]
 fn child_export_process() {
     let Ok(args) = std::env::var(CHILD_ENV) else { return };
     let (src, out) = args.split_once('\n').unwrap();
@@ -164,7 +165,7 @@ fn killed_export_leaves_nothing() {
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("slow.ova");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_export_process", "--nocapture"])
+        .args(["--exact", "child_export_process", "--ignored", "--nocapture"])
         .env(CHILD_ENV, format!("{}\n{}", src.display(), out.display()))
         .spawn()
         .unwrap();
