@@ -10,6 +10,7 @@
 #        RUNS          no-change repetitions per tool (default 3; the median is reported)
 #        ANSIBLE_CAP   seconds before an ansible-playbook run is killed (default 1800)
 #        SKIP_ANSIBLE_ABOVE  do not run ansible above this host count (default: never skip)
+#        NO_BUILD=1    use the already built release binaries
 # Prints a markdown table; raw numbers go to benches/results/apply_raw.tsv.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ runs=${RUNS:-3}
 cap=${ANSIBLE_CAP:-1800}
 skip_above=${SKIP_ANSIBLE_ABOVE:-999999}
 target=${CARGO_TARGET_DIR:-$here/target}
-(cd "$here" && cargo build -q --release -p mdxconf-engine --bin mdxconf-apply --example sshd_fleet)
+[ -n "${NO_BUILD:-}" ] || (cd "$here" && cargo build -q --release -p mdxconf-engine --bin mdxconf-apply --example sshd_fleet)
 fleet_bin=$target/release/examples/sshd_fleet
 if [ -n "${MDXCONF_BIN:-}" ]; then mdx=("$MDXCONF_BIN" apply); else mdx=("$target/release/mdxconf-apply"); fi
 pb=$here/benches/apply/site.yml
