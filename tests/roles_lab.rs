@@ -57,16 +57,19 @@ fn nfs_ldap_sudoers_hooks_jupyter_on_a_three_vm_lab() {
         }
         assert_eq!(lab.sh(i, "hostname").trim(), lab.vms[i].name);
     }
-    lab.sh(server, "mkdir -p /home/shared && chmod 1777 /home/shared");
+    // A user's write (root is squashed, and NFSv4 refuses writes by the squashed root): uid 1500 on both sides.
+    lab.sh(server, "mkdir -p /home/nfstest && chown 1500:1500 /home/nfstest");
     for c in [c1, c2] {
         let fstype = lab.sh(c, "findmnt -n -o FSTYPE --mountpoint /home");
         assert!(fstype.trim().starts_with("nfs"), "{}: /home is {fstype}", lab.vms[c].name);
         assert!(lab.sh(c, "cat /etc/fstab").contains(&format!("{}:/home /home nfs", lab.vms[server].private_ip)));
-        lab.sh(c, &format!("echo 'written on {}' > /home/shared/from-{}.txt", lab.vms[c].name, lab.vms[c].name));
+        let name = &lab.vms[c].name;
+        lab.sh(c, &format!("setpriv --reuid=1500 --regid=1500 --clear-groups sh -c 'echo written on {name} > /home/nfstest/from-{name}.txt'"));
     }
     for c in [c1, c2] {
-        let got = lab.sh(server, &format!("cat /home/shared/from-{}.txt; stat -c %U /home/shared/from-{}.txt", lab.vms[c].name, lab.vms[c].name));
-        assert_eq!(got, format!("written on {}\nnobody\n", lab.vms[c].name), "file written on the client, read on the server (root squashed)");
+        let name = &lab.vms[c].name;
+        let got = lab.sh(server, &format!("cat /home/nfstest/from-{name}.txt; stat -c %u /home/nfstest/from-{name}.txt"));
+        assert_eq!(got, format!("written on {name}\n1500\n"), "file written on the client, read on the server");
     }
     passed("nfs (common, nfs_server, nfs_client): client writes are read on the server");
 
