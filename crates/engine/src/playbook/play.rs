@@ -5,7 +5,6 @@ use super::{bool_of, err_at, load_vars_file, map_entries, seq_items, str_list, s
 use mdxconf_config::error::ConfigError;
 use mdxconf_config::yaml::{Node, Origin};
 use serde_json::{Map, Value};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug)]
