@@ -33,9 +33,6 @@ async fn debian12_build_cache_role_and_lab() {
     assert_eq!(info["format"], "qcow2");
     assert!(info.get("backing-filename").is_none(), "exported qcow2 must be standalone: {info}");
     assert_eq!(info["virtual-size"].as_u64(), Some(8 << 30));
-    // the definition also asks for an OVA: it must pass mdxconf's own structural verify (grains inflated)
-    let ova = out.path().join("debian12-server.ova");
-    mdxconf_ova::verify::verify(&ova, true).unwrap_or_else(|e| panic!("{}: {e:#}", ova.display()));
 
     // 2. unchanged definition => cache hit, nothing rebuilt
     let mtime = std::fs::metadata(first.entry.image()).unwrap().modified().unwrap();
