@@ -11,7 +11,7 @@ $SUDO apt-get install -y --no-install-recommends \
   openssh-server openssh-client sshpass sudo iproute2 passwd \
   mmdebstrap debootstrap e2fsprogs dosfstools fdisk xorriso cpio busybox-static \
   debian-installer-12-netboot-amd64 \
-  libxml2-utils virt-v2v libguestfs-tools linux-image-amd64 \
+  libxml2-utils virt-v2v libguestfs-tools nbdkit libnbd-bin linux-image-amd64 \
   ansible packer hyperfine isolinux syslinux-common \
   python3 python3-venv python3-pip zip unzip util-linux \
   ca-certificates curl git gcc libc6-dev pkg-config
