@@ -311,7 +311,13 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         role: inh.role.clone(),
         needs_magic: false,
     };
-    task.needs_magic = mentions_magic(&n.to_value()) || task.role.as_ref().is_some_and(|r| r.needs_magic);
+    // Inherited when/vars/environment (enclosing block, import, include) count too: they are
+    // evaluated in this task's context.
+    task.needs_magic = mentions_magic(&n.to_value())
+        || task.role.as_ref().is_some_and(|r| r.needs_magic)
+        || task.when.iter().any(|c| mentions_magic(&c.expr))
+        || task.vars.values().any(mentions_magic)
+        || task.environment.iter().any(mentions_magic);
 
     if is_block {
         // Children inherit the block's when/tags/become/...; the block itself is never "when"-gated.
