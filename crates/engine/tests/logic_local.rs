@@ -249,6 +249,42 @@ fn includes_imports_and_roles() {
 }
 
 #[test]
+fn block_when_with_magic_vars_reaches_tasks_and_include_role() {
+    // Regression: a block's `when` naming `groups` is inherited by its tasks (including an
+    // include_role that itself mentions no magic variable); `groups` must be defined there.
+    let p = Project::local(&["h1", "h2"]);
+    p.write("roles/inner/tasks/main.yml", "- name: inner\n  copy: {content: inner, dest: \"{{ dir }}/inner\"}\n");
+    p.write(
+        "site.yml",
+        &pb(r#"
+    - name: only web members
+      when: inventory_hostname in groups[grp]
+      vars: {grp: web}
+      block:
+        - name: plain task
+          copy: {content: plain, dest: "{{ dir }}/plain"}
+        - name: include a role
+          include_role: {name: inner}
+          when: true
+    - name: nobody
+      when: inventory_hostname not in groups['web']
+      block:
+        - name: skipped
+          copy: {content: x, dest: "{{ dir }}/never"}
+"#),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    for h in ["h1", "h2"] {
+        let d = p.host_dir(h);
+        assert_eq!(read(&d.join("plain")), "plain");
+        assert_eq!(read(&d.join("inner")), "inner");
+        assert!(!d.join("never").exists());
+    }
+    assert_eq!(statuses(&doc, "skipped"), vec![("h1".into(), "skipped".into()), ("h2".into(), "skipped".into())]);
+}
+
+#[test]
 fn strict_undefined_variable_fails_with_location() {
     let p = Project::local(&["h1"]);
     p.write(
