@@ -103,7 +103,8 @@ fn find_unescaped_eq(s: &str) -> Option<usize> {
     (0..b.len()).find(|&i| b[i] == b'=' && (i == 0 || b[i - 1] != b'\\'))
 }
 
-fn unquote(v: &str) -> String {
+/// Strip one pair of matching outer quotes (`'v'` or `"v"`), as Ansible does for `k=v` arguments.
+pub fn unquote(v: &str) -> String {
     let b = v.as_bytes();
     if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
         v[1..v.len() - 1].to_string()

@@ -451,7 +451,7 @@ fn parse_free_form(module: &str, s: &str) -> Map<String, Value> {
     for word in split_words(s) {
         match word.split_once('=') {
             Some((k, v)) if is_ident(k) && (!free || FREE_FORM_OPTS.contains(&k)) => {
-                m.insert(k.to_string(), Value::String(unquote(v)));
+                m.insert(k.to_string(), Value::String(mdxconf_config::vars::unquote(v)));
             }
             _ => rest.push(word),
         }
@@ -474,14 +474,6 @@ fn is_ident(k: &str) -> bool {
     !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn unquote(v: &str) -> String {
-    let b = v.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        v[1..v.len() - 1].to_string()
-    } else {
-        v.to_string()
-    }
-}
 
 /// Split on whitespace outside quotes and outside `{{ }}`; quotes are kept.
 fn split_words(s: &str) -> Vec<String> {
