@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and integration tests of every crate against real sshd, QEMU guests and validators.
+# The whole test suite: unit and integration tests of every crate against real sshd, QEMU guests and validators,
+# then the module tests that need a booted systemd VM (service, hostname, live sysctl, modprobe, mount) on a
+# lab VM booted from the Debian 12 image that the image tests built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+export MDXCONF_TEST_CACHE="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
 cargo build --profile ci --workspace --bins
 cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
+scripts/test-vm-modules.sh

@@ -35,7 +35,9 @@ async fn vm() -> Host {
 #[ignore = "needs a disposable VM: MDXCONF_TEST_VM=user@host:port"]
 async fn vm_systemd_service_lifecycle() {
     let h = vm().await;
-    h.ok("copy", json!({"dest": "/etc/systemd/system/mdxconf-test.service", "content": "[Unit]\nDescription=mdxconf test\n[Service]\nExecStart=/bin/sleep 3600\nExecReload=/bin/true\n[Install]\nWantedBy=multi-user.target\n"}), false).await;
+    // a unit outside /etc/systemd/system: systemd refuses to mask a unit whose file lives there
+    h.ok("file", json!({"path": "/usr/local/lib/systemd/system", "state": "directory"}), false).await;
+    h.ok("copy", json!({"dest": "/usr/local/lib/systemd/system/mdxconf-test.service", "content": "[Unit]\nDescription=mdxconf test\n[Service]\nExecStart=/bin/sleep 3600\nExecReload=/bin/true\n[Install]\nWantedBy=multi-user.target\n"}), false).await;
     h.converge("systemd", json!({"name": "mdxconf-test", "state": "started", "enabled": true, "daemon_reload": true})).await;
     assert_eq!(h.sh("systemctl is-active mdxconf-test").await.trim(), "active");
     assert_eq!(h.sh("systemctl is-enabled mdxconf-test").await.trim(), "enabled");
@@ -47,7 +49,7 @@ async fn vm_systemd_service_lifecycle() {
     h.converge("systemd", json!({"name": "mdxconf-test", "masked": false})).await;
     let r = h.run("service", json!({"name": "mdxconf-no-such-unit", "state": "started"}), false).await;
     assert!(r.failed);
-    h.sh("rm -f /etc/systemd/system/mdxconf-test.service && systemctl daemon-reload").await;
+    h.sh("rm -f /usr/local/lib/systemd/system/mdxconf-test.service && systemctl daemon-reload").await;
 }
 
 #[tokio::test]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Module tests that need a booted systemd guest, on a fresh `mdxconf lab` VM of the cached debian12-server image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/ci/mdxconf"
+lab=$(mktemp -d /tmp/mdxconf-vmtest.XXXXXX)
+trap '"$bin" lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$lab"' EXIT
+"$bin" lab up 1 --image debian12-server --cache-dir "$cache" --dir "$lab"
+port=$(sed -n 's/^vm1 .*ansible_port=\([0-9]*\).*/\1/p' "$lab/inventory.ini")
+[ -n "$port" ] || { echo "no ansible_port for vm1 in $lab/inventory.ini" >&2; exit 1; }
+MDXCONF_TEST_VM="root@127.0.0.1:$port" MDXCONF_TEST_VM_KEY="$lab/id_ed25519" \
+  cargo test --profile ci -p mdxconf-engine --test modules_vm -- --ignored --test-threads=1
