@@ -45,6 +45,20 @@ async fn copy_check_mode_changes_nothing() {
 }
 
 #[tokio::test]
+async fn copy_check_mode_predicts_a_write_into_a_missing_directory() {
+    // The directory would be made by an earlier task that --check did not run (found on the role lab):
+    // check mode predicts the write, as Ansible's copy/template action does; a real run still fails.
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("state").join("x");
+    let r = h.ok("copy", json!({"content": "new\n", "dest": dest, "mode": "0600"}), true).await;
+    assert!(r.changed);
+    assert!(!d.path().join("state").exists(), "check mode made the directory");
+    let r = h.run("copy", json!({"content": "new\n", "dest": dest}), false).await;
+    assert!(r.failed && r.msg.contains("does not exist"), "{}", r.msg);
+}
+
+#[tokio::test]
 async fn copy_validate_failure_leaves_original() {
     let h = Host::local();
     let d = tempfile::tempdir().unwrap();

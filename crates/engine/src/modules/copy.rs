@@ -49,7 +49,9 @@ pub async fn put_content(ctx: &ModuleCtx<'_>, p: Put<'_>) -> Result<ModuleResult
 /// Decide and act given the gathered state of the destination (one more exec only when something changes).
 pub async fn put_with_info(ctx: &ModuleCtx<'_>, p: Put<'_>, info: FileInfo, sha: String) -> Result<ModuleResult> {
     let mut r = ModuleResult::default();
-    if !info.parent_is_dir && !p.make_parents {
+    // Check mode predicts the write (as Ansible's copy/template action does before any module
+    // runs): the directory may come from an earlier task that check mode did not run.
+    if !info.parent_is_dir && !p.make_parents && !ctx.check {
         let parent = Path::new(&info.path).parent().map(|x| x.display().to_string()).unwrap_or_default();
         return Ok(failed(format!("Destination directory {parent} does not exist")));
     }
