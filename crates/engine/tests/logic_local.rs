@@ -285,6 +285,27 @@ fn block_when_with_magic_vars_reaches_tasks_and_include_role() {
 }
 
 #[test]
+fn ansible_check_mode_is_the_runs_flag_even_in_check_mode_false_tasks() {
+    // Ansible semantics: `check_mode: false` runs the task for real, ansible_check_mode stays the
+    // --check flag (ldap_server's sync tool relies on it; found on the role lab).
+    let p = Project::local(&["h1"]);
+    p.write(
+        "site.yml",
+        &pb(r#"
+    - name: record the flag
+      shell: "echo {{ ansible_check_mode }} > {{ work }}/flag-{{ inventory_hostname }}"
+      check_mode: false
+"#),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(read(&p.path("hosts/flag-h1")).trim(), "False");
+    let (code, doc, err) = p.cli_json("site.yml", &["--check"]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(read(&p.path("hosts/flag-h1")).trim(), "True");
+}
+
+#[test]
 fn strict_undefined_variable_fails_with_location() {
     let p = Project::local(&["h1"]);
     p.write(

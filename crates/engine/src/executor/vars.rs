@@ -52,8 +52,10 @@ impl Executor {
         m.insert("inventory_hostname".into(), Value::String(name.clone()));
         m.insert("inventory_hostname_short".into(), Value::String(name.split('.').next().unwrap_or(name).to_string()));
         m.insert("group_names".into(), group_names);
-        m.insert("ansible_check_mode".into(), Value::Bool(task.and_then(|t| t.check_mode).unwrap_or(self.opts.check)));
-        m.insert("ansible_diff_mode".into(), Value::Bool(task.and_then(|t| t.diff).unwrap_or(self.opts.diff)));
+        // The run's --check/--diff, as in Ansible: a task's `check_mode: false` does not change them
+        // (roles use that to run a probe for real and still know the run is a check).
+        m.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
+        m.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
         m.insert("playbook_dir".into(), Value::String(self.playbook_dir.display().to_string()));
         m.insert("ansible_play_name".into(), Value::String(prt.play.name.clone()));
         m.insert("omit".into(), Value::String(OMIT.into()));
