@@ -44,15 +44,5 @@ fn main() {
         Cmd::Export(a) => mdxconf_ova::cli::run_export(a),
         Cmd::Ova(a) => mdxconf_ova::cli::run_ova(a),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            // Config errors carry miette diagnostics (file:line:col); print them fancily.
-            match e.downcast::<mdxconf_config::error::ConfigError>() {
-                Ok(ce) => eprintln!("{:?}", miette::Report::new(ce)),
-                Err(e) => eprintln!("error: {e:#}"),
-            }
-            std::process::exit(2);
-        }
-    }
+    mdxconf_config::error::exit_with(result);
 }

@@ -41,3 +41,18 @@ fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
     }
     text.len().saturating_sub(1)
 }
+
+/// End the process with a command's result: its exit code, or 2 after printing the error — a ConfigError
+/// with its source snippet (miette), anything else as its cause chain. Shared by every mdxconf binary.
+pub fn exit_with(result: anyhow::Result<i32>) -> ! {
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            match e.downcast::<ConfigError>() {
+                Ok(ce) => eprintln!("{:?}", miette::Report::new(ce)),
+                Err(e) => eprintln!("error: {e:#}"),
+            }
+            std::process::exit(2);
+        }
+    }
+}

@@ -11,14 +11,5 @@ struct Cli {
 
 fn main() {
     let cli = Cli::parse();
-    match mdxconf_engine::cli::run_apply(cli.args) {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            match e.downcast::<mdxconf_config::error::ConfigError>() {
-                Ok(ce) => eprintln!("{:?}", miette::Report::new(ce)),
-                Err(e) => eprintln!("error: {e:#}"),
-            }
-            std::process::exit(2);
-        }
-    }
+    mdxconf_config::error::exit_with(mdxconf_engine::cli::run_apply(cli.args));
 }
