@@ -1,5 +1,6 @@
-//! known_hosts reading (plain, wildcard, negated and hashed `|1|salt|hmac` entries, `@revoked`)
-//! and appending for accept-new. Written here rather than using russh::keys::known_hosts because
+//! known_hosts reading (plain, wildcard, negated and hashed `|1|salt|hmac` entries, `@revoked`,
+//! `@cert-authority` lines, checked in host_cert.rs) and appending for accept-new. Written here
+//! rather than using russh::keys::known_hosts because
 //! 0.65.1's reader splits on single spaces only, aborts the whole check on one unparsable line
 //! (e.g. an `@cert-authority` marker), does not match wildcard patterns, and miscounts line
 //! numbers after comments — and we want the line number in the "key changed" error.
@@ -26,6 +27,9 @@ pub struct Entry {
     pub line: usize,
     pub key: PublicKey,
     pub revoked: bool,
+    /// An `@cert-authority` line: `key` is a CA trusted to sign host certificates for the hosts
+    /// matching the line's patterns, not a host key itself.
+    pub ca: bool,
 }
 
 #[derive(Debug)]
@@ -62,6 +66,7 @@ struct Line {
     line: usize,
     hosts: String,
     revoked: bool,
+    ca: bool,
     b64: String,
 }
 
@@ -88,11 +93,12 @@ fn parse(text: &str) -> Parsed {
         }
         let mut f = line.split_whitespace();
         let mut first = f.next().unwrap_or("");
-        let mut revoked = false;
+        let (mut revoked, mut ca) = (false, false);
         if first.starts_with('@') {
             match first {
                 "@revoked" => revoked = true,
-                _ => continue, // @cert-authority: we do not do host certificates
+                "@cert-authority" => ca = true,
+                _ => continue, // unknown marker: OpenSSH ignores the line too
             }
             first = f.next().unwrap_or("");
         }
@@ -106,7 +112,7 @@ fn parse(text: &str) -> Parsed {
         } else {
             p.scan.push(idx);
         }
-        p.lines.push(Line { line: i + 1, hosts: first.to_string(), revoked, b64: b64.to_string() });
+        p.lines.push(Line { line: i + 1, hosts: first.to_string(), revoked, ca, b64: b64.to_string() });
     }
     p
 }
@@ -138,7 +144,7 @@ pub fn entries_for(files: &[PathBuf], name: &str) -> Vec<Entry> {
         for i in idx {
             let l = &p.lines[i];
             match russh::keys::parse_public_key_base64(&l.b64) {
-                Ok(key) => out.push(Entry { path: path.clone(), line: l.line, key, revoked: l.revoked }),
+                Ok(key) => out.push(Entry { path: path.clone(), line: l.line, key, revoked: l.revoked, ca: l.ca }),
                 Err(e) => tracing::debug!("{}:{}: unreadable key ignored: {e}", path.display(), l.line),
             }
         }
@@ -158,7 +164,8 @@ pub fn check(files: &[PathBuf], name: &str, key: &PublicKey) -> Status {
     if let Some(e) = entries.iter().find(|e| e.revoked && e.key.key_data() == key.key_data()) {
         return Status::Revoked(e.clone());
     }
-    let live: Vec<&Entry> = entries.iter().filter(|e| !e.revoked).collect();
+    // A CA key vouches only for certificates; as a bare host key it is not trusted (OpenSSH).
+    let live: Vec<&Entry> = entries.iter().filter(|e| !e.revoked && !e.ca).collect();
     if live.iter().any(|e| e.key.key_data() == key.key_data()) {
         return Status::Known;
     }
@@ -173,7 +180,7 @@ pub fn check(files: &[PathBuf], name: &str, key: &PublicKey) -> Status {
 pub fn known_algorithms(files: &[PathBuf], name: &str) -> Vec<Algorithm> {
     let mut algs = Vec::new();
     for e in entries_for(files, name) {
-        if !e.revoked && !algs.contains(&e.key.algorithm()) {
+        if !e.revoked && !e.ca && !algs.contains(&e.key.algorithm()) {
             algs.push(e.key.algorithm());
         }
     }

@@ -1,7 +1,7 @@
 //! How commands reach a host: russh (one persistent connection per host), local, and chroot.
 //! Everything above this layer speaks only `Connection::exec` (a shell command with optional stdin).
 //!
-//! Modules: `ssh` (russh client, ProxyJump, auth), `sshconfig` (~/.ssh/config), `known_hosts`,
+//! Modules: `ssh` (russh client, ProxyJump, auth), `sshconfig` (~/.ssh/config), `known_hosts`, `host_cert`,
 //! `local`, `chroot`, `quote` (sh quoting, sudo), `files` (atomic writes, sha256), `testkit`
 //! (real sshd fleets on loopback for tests and benchmarks).
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 mod chroot;
 mod files;
+pub mod host_cert;
 pub mod known_hosts;
 mod local;
 mod pattern;

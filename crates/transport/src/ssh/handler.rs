@@ -1,5 +1,6 @@
-//! russh client handler: host key verification against known_hosts.
+//! russh client handler: host key (and host certificate) verification against known_hosts.
 use super::fail::{Fail, Kind};
+use crate::host_cert::{cert_key_fingerprint, check_certificate, CertStatus};
 use crate::known_hosts::{self, fingerprint, Status};
 use crate::HostKeyPolicy;
 use russh::keys::PublicKeyOrCertificate;
@@ -7,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub(crate) struct Client {
-    pub label: String,
     pub port: u16,
     pub host: String,
     pub known_hosts: Vec<PathBuf>,
     pub known_hosts_name: String,
+    /// Name a host certificate must be issued for.
+    pub cert_principal: String,
     pub policy: HostKeyPolicy,
     /// Jump host the connection goes through (ssh-keyscan must run where the host is reachable).
     pub via: Option<String>,
@@ -87,15 +89,71 @@ impl Client {
     }
 }
 
+impl Client {
+    fn verify_certificate(&self, cert: &russh::keys::Certificate) -> Result<bool, russh::Error> {
+        let name = &self.known_hosts_name;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let describe = || {
+            format!(
+                "host certificate of {name} (key id {:?}, serial {}, key {})",
+                cert.key_id(),
+                cert.serial(),
+                cert_key_fingerprint(cert)
+            )
+        };
+        match check_certificate(&self.known_hosts, name, &self.cert_principal, cert, now) {
+            CertStatus::Trusted(ca) => {
+                tracing::debug!("{} accepted: signed by the CA at {}:{}", describe(), ca.path.display(), ca.line);
+                Ok(true)
+            }
+            CertStatus::Invalid { ca, reason } => self.reject(format!(
+                "{} is signed by the CA {} trusted at {}:{}, but is not valid: {reason}",
+                describe(),
+                fingerprint(&ca.key),
+                ca.path.display(),
+                ca.line
+            )),
+            CertStatus::Revoked(e) => self.reject(format!(
+                "{}: {} {} is marked @revoked in {}:{}",
+                describe(),
+                if e.key.key_data() == cert.public_key() { "its key" } else { "its signing CA" },
+                fingerprint(&e.key),
+                e.path.display(),
+                e.line
+            )),
+            // No CA for this host signed it: judge the certificate's key as a plain host key
+            // (OpenSSH does the same), and say which CA signed it if that fails too.
+            CertStatus::NoCa => {
+                tracing::debug!("{}: no @cert-authority signed it, checking the plain key", describe());
+                let ok = self.verify(&russh::keys::PublicKey::new(cert.public_key().clone(), ""))?;
+                if !ok {
+                    let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(f) = failure.as_mut() {
+                        f.msg = format!(
+                            "{} is signed by CA {}, which no @cert-authority line for {name} in {} trusts; \
+                             checked as a plain key instead: {}",
+                            describe(),
+                            fingerprint(&russh::keys::PublicKey::new(cert.signature_key().clone(), "")),
+                            self.files(),
+                            f.msg
+                        );
+                    }
+                }
+                Ok(ok)
+            }
+        }
+    }
+}
+
 impl russh::client::Handler for Client {
     type Error = russh::Error;
 
+    /// russh has already checked that the server signed the exchange with the key inside the
+    /// certificate (client/kex.rs); whether the certificate itself is trustworthy is decided here.
     async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => self.verify(key),
-            PublicKeyOrCertificate::Certificate(_) => {
-                self.reject(format!("{}: host certificates are not supported", self.label))
-            }
+            PublicKeyOrCertificate::Certificate(cert) => self.verify_certificate(cert),
         }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Endpoint {
     pub known_hosts: Vec<PathBuf>,
     /// Name looked up in known_hosts (`host` or `[host]:port`).
     pub known_hosts_name: String,
+    /// Name a host certificate must list among its principals: HostKeyAlias, else the host (no port).
+    pub cert_principal: String,
     pub policy: HostKeyPolicy,
     pub connect_timeout: Duration,
     pub keepalive: Duration,
@@ -94,9 +96,11 @@ fn endpoint(label: &str, alias: &str, cfg: &HostConfig, t: &SshTarget, o: Overri
     };
     // OpenSSH looks a HostKeyAlias up as-is (no [..]:port decoration).
     let known_hosts_name = cfg.host_key_alias.clone().unwrap_or_else(|| host_port(&host, port));
+    let cert_principal = cfg.host_key_alias.clone().unwrap_or_else(|| host.clone());
     Endpoint {
         label: label.to_string(),
         known_hosts_name,
+        cert_principal,
         host,
         port,
         user,

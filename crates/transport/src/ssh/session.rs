@@ -27,7 +27,9 @@ pub(crate) struct SshSession {
 }
 
 /// Put the host key types already in known_hosts first, so the server proves itself with a key we
-/// can verify (OpenSSH does the same).
+/// can verify (OpenSSH does the same). Host certificates are asked for only when an
+/// `@cert-authority` line covers the host: russh advertises certificate algorithms ahead of plain
+/// ones, which would otherwise override that ordering for hosts we know by plain key.
 fn client_config(ep: &Endpoint) -> Arc<client::Config> {
     let known = crate::known_hosts::known_algorithms(&ep.known_hosts, &ep.known_hosts_name);
     let mut preferred = russh::Preferred::default();
@@ -36,6 +38,9 @@ fn client_config(ep: &Endpoint) -> Arc<client::Config> {
         let mut keys: Vec<Algorithm> = preferred.key.iter().filter(|a| is_known(a)).cloned().collect();
         keys.extend(preferred.key.iter().filter(|a| !is_known(a)).cloned());
         preferred.key = Cow::Owned(keys);
+    }
+    if crate::host_cert::has_cert_authority(&ep.known_hosts, &ep.known_hosts_name) {
+        preferred.host_key_certificates = preferred.key.clone();
     }
     Arc::new(client::Config {
         preferred,
@@ -53,11 +58,11 @@ impl SshSession {
     pub async fn open(ep: &Endpoint, upstream: Option<Arc<SshSession>>) -> Result<Arc<SshSession>, Fail> {
         let failure = Arc::new(Mutex::new(None));
         let handler = Client {
-            label: ep.label.clone(),
             port: ep.port,
             host: ep.host.clone(),
             known_hosts: ep.known_hosts.clone(),
             known_hosts_name: ep.known_hosts_name.clone(),
+            cert_principal: ep.cert_principal.clone(),
             policy: ep.policy,
             via: upstream.as_ref().map(|u| u.label.clone()),
             failure: failure.clone(),
