@@ -29,6 +29,7 @@ mod blockinfile;
 mod replace;
 mod stat;
 mod slurp;
+mod fetch;
 mod apt;
 mod dnf;
 mod apt_repository;
@@ -86,7 +87,7 @@ pub struct ModuleResult {
 /// Modules executed by the executor itself; `canonical_name` knows them, `run_module` does not run them.
 pub const CONTROL_MODULES: &[&str] = &[
     "set_fact", "assert", "debug", "fail", "meta", "include_tasks", "import_tasks", "include_role", "import_role",
-    "include_vars", "reboot", "pause", "add_host", "group_by", "set_stats", "import_playbook", "fetch",
+    "include_vars", "reboot", "pause", "add_host", "group_by", "set_stats", "import_playbook",
 ];
 
 /// Every module `run_module` implements (canonical names).
@@ -94,7 +95,7 @@ pub const MODULES: &[&str] = &[
     "command", "shell", "raw", "file", "copy", "template", "lineinfile", "blockinfile", "replace", "stat", "slurp",
     "package", "apt", "dnf", "apt_repository", "deb822_repository", "apt_key", "service", "systemd", "user", "group",
     "mount", "sysctl", "hostname", "setup", "pip", "modprobe", "unarchive", "wait_for", "debconf", "alternatives",
-    "ping", "get_url", "package_facts",
+    "ping", "get_url", "package_facts", "fetch",
 ];
 
 /// Modules mdxconf knows but refuses, with the reason (reported before any host is touched).
@@ -122,6 +123,7 @@ fn spec(name: &str) -> Option<&'static util::Spec> {
         "replace" => &replace::SPEC,
         "stat" => &stat::SPEC,
         "slurp" => &slurp::SPEC,
+        "fetch" => &fetch::SPEC,
         "package" => &PACKAGE,
         "apt" => &apt::SPEC,
         "dnf" => &dnf::SPEC,
@@ -181,6 +183,7 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
         "replace" => replace::run(args, ctx).await,
         "stat" => stat::run(args, ctx).await,
         "slurp" => slurp::run(args, ctx).await,
+        "fetch" => fetch::run(args, ctx).await,
         "apt" => apt::run(args, ctx).await,
         "dnf" => dnf::run(args, ctx).await,
         "package" => package(args, ctx).await,
