@@ -14,6 +14,7 @@ $SUDO apt-get install -y --no-install-recommends \
   libxml2-utils virt-v2v libguestfs-tools nbdkit libnbd-bin linux-image-amd64 \
   ansible packer hyperfine isolinux syslinux-common \
   python3 python3-venv python3-pip zip unzip util-linux \
+  dnf rpm createrepo-c \
   ca-certificates curl git gcc libc6-dev pkg-config
 command -v cargo >/dev/null || { echo "bootstrap: cargo not found: install a Rust toolchain >= 1.85 first" >&2; exit 1; }
 mkdir -p /run/sshd
