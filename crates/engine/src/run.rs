@@ -104,7 +104,7 @@ pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow
 pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
     mdxconf_transport::raise_nofile_limit();
     let out = Output::new(opts.format, opts.verbose, opts.diff, opts.quiet);
-    let ex = Executor::new(opts.clone(), p.inventory, p.playbook.dir.clone(), out, p.limit);
+    let mut ex = Executor::new(opts.clone(), p.inventory, p.playbook.dir.clone(), out, p.limit);
     let summary = ex.run(&p.playbook).await;
     ex.out.finish(&summary);
     let failed = summary.failed_hosts();

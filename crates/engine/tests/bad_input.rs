@@ -107,6 +107,27 @@ fn notify_without_handler_and_unsupported_module() {
     let p = Project::local(&["h1"]);
     p.write("site.yml", &play("    - name: notifies\n      debug: msg=x\n      notify: nobody\n"));
     expect_error(&p, "site.yml", 6, Some(7), "no handler named `nobody`");
-    p.write("site.yml", &play("    - name: dynamic inventory\n      add_host: {name: x}\n"));
+    p.write("site.yml", &play("    - name: stats\n      set_stats: {data: {x: 1}}\n"));
     expect_error(&p, "site.yml", 7, Some(7), "not supported");
+}
+
+/// serial / max_fail_percentage / add_host / group_by: bad values are load errors with a position.
+#[test]
+fn play_control_keywords() {
+    let p = Project::local(&["h1"]);
+    let with_header = |header: &str, tasks: &str| format!("- hosts: web\n  gather_facts: false\n{header}  tasks:\n{FIRST_TASK}{tasks}");
+    p.write("site.yml", &with_header("  serial: \"abc\"\n", ""));
+    expect_error(&p, "site.yml", 3, Some(11), "`abc`");
+    p.write("site.yml", &with_header("  serial: [1, \"20%\", abc]\n", ""));
+    expect_error(&p, "site.yml", 3, Some(22), "`abc`");
+    p.write("site.yml", &with_header("  serial: {a: 1}\n", ""));
+    expect_error(&p, "site.yml", 3, Some(11), "serial:");
+    p.write("site.yml", &with_header("  max_fail_percentage: lots\n", ""));
+    expect_error(&p, "site.yml", 3, Some(24), "max_fail_percentage");
+    p.write("site.yml", &with_header("  any_errors_fatal: maybe\n", ""));
+    expect_error(&p, "site.yml", 3, Some(21), "expected a boolean");
+    p.write("site.yml", &with_header("", "    - add_host: {groups: new}\n"));
+    expect_error(&p, "site.yml", 6, Some(7), "`hostname`");
+    p.write("site.yml", &with_header("", "    - group_by: {parents: x}\n"));
+    expect_error(&p, "site.yml", 6, Some(7), "`key`");
 }

@@ -30,11 +30,16 @@ pub struct HostState {
     pub stats: HostStats,
     /// Whether this host took part in any play (recap lists only those)
     pub seen: bool,
+    /// Blocks with a `rescue` this host is inside: a failure there is not final (any_errors_fatal,
+    /// max_fail_percentage wait for the rescue)
+    pub rescue_depth: u32,
 }
 
 pub struct HostSlot {
     pub name: String,
     state: Mutex<HostState>,
+    /// Held while opening the connection, so hosts delegating to this one concurrently share one.
+    pub connecting: tokio::sync::Mutex<()>,
 }
 
 impl HostSlot {
@@ -52,7 +57,9 @@ impl HostSlot {
                 notified: Vec::new(),
                 stats: HostStats::default(),
                 seen: false,
+                rescue_depth: 0,
             }),
+            connecting: tokio::sync::Mutex::new(()),
         }
     }
     pub fn lock(&self) -> MutexGuard<'_, HostState> {

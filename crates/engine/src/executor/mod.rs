@@ -1,10 +1,14 @@
 //! The executor: plays over hosts with a forks limit. Strategy `linear` (each task on all hosts
 //! before the next, Ansible's default) or `free` (each host runs through the play on its own).
+pub mod batches;
 pub mod conditions;
 pub mod connect;
 pub mod control;
+pub mod delegate;
+pub mod failures;
 pub mod handlers;
 pub mod host;
+pub mod inventory_ops;
 pub mod loops;
 pub mod task_run;
 pub mod vars;
@@ -21,8 +25,9 @@ use mdxconf_config::yaml::Origin;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use failures::Abort;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::Semaphore;
 
 pub struct Executor {
@@ -33,11 +38,17 @@ pub struct Executor {
     /// Every inventory host (for hostvars); only targeted ones appear in the recap.
     pub hosts: Vec<HostSlot>,
     pub index: HashMap<String, usize>,
-    pub inventory: Inventory,
+    /// The inventory; `add_host`/`group_by` change it during the run.
+    pub inventory: Mutex<Inventory>,
     pub sem: Semaphore,
     pub out: Output,
     pub extra: Map<String, Value>,
-    pub groups_var: Value,
+    /// The `groups` magic variable, kept current by `add_host`/`group_by`.
+    pub groups_var: RwLock<Value>,
+    /// Hosts `add_host` created that have no slot yet (they get one when the next batch starts).
+    pub pending_hosts: Mutex<Vec<String>>,
+    /// Connections to `delegate_to` targets that are not inventory hosts, one per address.
+    pub adhoc_conns: tokio::sync::Mutex<HashMap<String, Arc<dyn mdxconf_transport::Connection>>>,
     /// `--limit` (None: all hosts)
     pub limit: Option<HashSet<String>>,
     pub free: bool,
@@ -46,14 +57,19 @@ pub struct Executor {
 /// One play being run.
 pub struct PlayRt<'a> {
     pub play: &'a Play,
+    /// The hosts of this batch (all live hosts without `serial`)
     pub hosts: Vec<usize>,
     pub role_defaults: Map<String, Value>,
     pub role_vars: Map<String, Value>,
     pub play_hosts: Value,
     pub play_hosts_all: Value,
+    /// `ansible_play_batch` / `play_hosts`: this batch's hosts
+    pub play_batch: Value,
     pub needs_magic: bool,
     pub free: bool,
     pub ended: AtomicBool,
+    /// An [`Abort`] (as u8): why the batch ended early
+    pub abort: AtomicU8,
     pub gather: Option<Task>,
 }
 
@@ -85,10 +101,12 @@ impl Executor {
             playbook_dir,
             hosts,
             index,
-            inventory,
+            inventory: Mutex::new(inventory),
             sem: Semaphore::new(forks),
             out,
-            groups_var,
+            groups_var: RwLock::new(groups_var),
+            pending_hosts: Mutex::new(Vec::new()),
+            adhoc_conns: Default::default(),
             limit,
             free,
         }
@@ -96,7 +114,7 @@ impl Executor {
 
     /// Hosts a play targets, in inventory order, after --limit and without hosts that failed earlier.
     pub fn play_hosts(&self, play: &Play) -> Vec<usize> {
-        let matched: HashSet<String> = self.inventory.hosts_matching(&play.hosts).into_iter().collect();
+        let matched: HashSet<String> = self.inv().hosts_matching(&play.hosts).into_iter().collect();
         self.hosts
             .iter()
             .enumerate()
@@ -105,14 +123,22 @@ impl Executor {
             .collect()
     }
 
-    pub async fn run(&self, pb: &Playbook) -> RunSummary {
-        for play in &pb.plays {
+    pub fn inv(&self) -> MutexGuard<'_, Inventory> {
+        self.inventory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub async fn run(&mut self, pb: &Playbook) -> RunSummary {
+        'plays: for play in &pb.plays {
+            self.materialize_added_hosts();
             let targets: Vec<usize> = self.play_hosts(play);
-            self.out.play_start(&play.name);
             let mut live = Vec::new();
             for &h in &targets {
                 let mut st = self.hosts[h].lock();
-                st.seen = true;
+                if st.status != HostStatus::Active {
+                    // Failed earlier: still listed in the recap (a host of a later batch is listed
+                    // only once its batch starts, as Ansible's recap shows hosts that ran).
+                    st.seen = true;
+                }
                 if st.status == HostStatus::Ended {
                     st.status = HostStatus::Active;
                 }
@@ -122,28 +148,66 @@ impl Executor {
                 }
             }
             if live.is_empty() {
+                self.out.play_start(&play.name);
                 self.out.warn(&format!("play `{}`: no hosts matched (or all failed earlier)", play.name));
                 continue;
             }
-            let prt = self.play_rt(play, &targets);
-            self.load_dynamic_vars_files(&prt, &live);
-            if prt.free {
-                let futs = live.iter().map(|&h| {
-                    let prt = &prt;
-                    async move {
-                        let _permit = self.sem.acquire().await.ok();
-                        self.run_play_sections(prt, vec![h]).await;
+            let batches = match self.serial_sizes(play) {
+                Ok(sizes) => batches::split(&live, &sizes),
+                Err(e) => {
+                    // A bad templated `serial:` fails the play's hosts and ends the run (Ansible: an error).
+                    self.out.play_start(&play.name);
+                    let prt = self.play_rt(play, &targets, &live);
+                    for &h in &live {
+                        {
+                            let mut st = self.hosts[h].lock();
+                            st.status = HostStatus::Failed;
+                            st.stats.failed += 1;
+                        }
+                        self.report_simple(&prt, "serial", &self.hosts[h].name, crate::output::Status::Failed, &e);
                     }
-                });
-                futures_util::future::join_all(futs).await;
-            } else {
-                self.run_play_sections(&prt, live).await;
+                    break 'plays;
+                }
+            };
+            for batch in batches {
+                self.materialize_added_hosts();
+                let ex: &Executor = self;
+                for &h in &batch {
+                    ex.hosts[h].lock().seen = true;
+                }
+                ex.out.play_start(&play.name);
+                let prt = ex.play_rt(play, &targets, &batch);
+                ex.load_dynamic_vars_files(&prt, &batch);
+                let live: Vec<usize> = ex.active(&batch);
+                if prt.free {
+                    let futs = live.iter().map(|&h| {
+                        let prt = &prt;
+                        async move {
+                            let _permit = ex.sem.acquire().await.ok();
+                            ex.run_play_sections(prt, vec![h]).await;
+                        }
+                    });
+                    futures_util::future::join_all(futs).await;
+                } else {
+                    ex.run_play_sections(&prt, live).await;
+                }
+                // Ansible stops the playbook when a whole batch failed, or a batch was aborted.
+                let all_failed = batch.iter().all(|&h| matches!(ex.hosts[h].status(), HostStatus::Failed | HostStatus::Unreachable));
+                match prt.abort_state() {
+                    Abort::StopRun => break 'plays,
+                    _ if all_failed => break 'plays,
+                    Abort::EndPlay => break,
+                    Abort::EndBatch | Abort::None => {}
+                }
             }
         }
         for slot in &self.hosts {
             if let Some(c) = slot.lock().conn.take() {
                 c.close().await;
             }
+        }
+        for (_, c) in self.adhoc_conns.lock().await.drain() {
+            c.close().await;
         }
         self.summary()
     }
@@ -158,7 +222,7 @@ impl Executor {
         }
     }
 
-    fn play_rt<'a>(&self, play: &'a Play, targets: &[usize]) -> PlayRt<'a> {
+    fn play_rt<'a>(&self, play: &'a Play, targets: &[usize], batch: &[usize]) -> PlayRt<'a> {
         let mut role_defaults = Map::new();
         let mut role_vars = Map::new();
         for r in &play.roles {
@@ -166,17 +230,20 @@ impl Executor {
             role_vars.extend(r.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let names = Value::Array(targets.iter().map(|&h| Value::String(self.hosts[h].name.clone())).collect());
+        let batch_names = Value::Array(batch.iter().map(|&h| Value::String(self.hosts[h].name.clone())).collect());
         let gather = play.gather_facts.then(|| Task::synthetic("Gathering Facts", "setup", Value::Object(Map::new()), play.origin.clone()));
         PlayRt {
             play,
-            hosts: targets.to_vec(),
+            hosts: batch.to_vec(),
             role_defaults,
             role_vars,
             play_hosts: names.clone(),
             play_hosts_all: names,
+            play_batch: batch_names,
             needs_magic: play.needs_magic,
             free: self.free || play.strategy.as_deref() == Some("free"),
             ended: AtomicBool::new(false),
+            abort: AtomicU8::new(0),
             gather,
         }
     }
@@ -250,7 +317,8 @@ impl Executor {
                                 self.out.task_start(&task.display_name());
                             }
                         }
-                        self.run_task_on(prt, task, active).await;
+                        self.run_task_on(prt, task, active.clone()).await;
+                        self.check_failures(prt, task, &active);
                     }
                 }
             }
@@ -259,7 +327,7 @@ impl Executor {
 
     /// One module task on hosts (in parallel up to `forks` under linear).
     async fn run_task_on(&self, prt: &PlayRt<'_>, task: &Task, active: Vec<usize>) {
-        if task.run_once {
+        if task.run_once || failures::bypasses_host_loop(task.module_name()) {
             let first = active[0];
             let share = self.run_task_host(prt, task, first).await;
             for &h in &active[1..] {
@@ -281,7 +349,20 @@ impl Executor {
     /// (and count as rescued, not failed, if it succeeds); `always` runs for every host that entered.
     async fn run_block(&self, prt: &PlayRt<'_>, task: &Task, active: Vec<usize>, handlers: bool) {
         let TaskKind::Block { block, rescue, always } = &task.kind else { return };
+        // Inside a block with a rescue, a failure is not final yet (any_errors_fatal waits for it).
+        let rescuable = !rescue.is_empty();
+        if rescuable {
+            for &h in &active {
+                self.hosts[h].lock().rescue_depth += 1;
+            }
+        }
         self.run_list(prt, block, active.clone(), handlers).await;
+        if rescuable {
+            for &h in &active {
+                let mut st = self.hosts[h].lock();
+                st.rescue_depth = st.rescue_depth.saturating_sub(1);
+            }
+        }
         let failed: Vec<usize> = active.iter().copied().filter(|&h| self.hosts[h].status() == HostStatus::Failed).collect();
         if !rescue.is_empty() && !failed.is_empty() {
             for &h in &failed {
@@ -430,8 +511,8 @@ impl Executor {
         let action = args.get("_raw_params").and_then(Value::as_str).unwrap_or("noop");
         match action {
             "flush_handlers" => self.flush_handlers(prt, active).await,
-            "end_play" => {
-                prt.ended.store(true, Ordering::Relaxed);
+            "end_play" | "end_batch" => {
+                prt.abort(if action == "end_play" { Abort::EndPlay } else { Abort::EndBatch });
                 for &h in &prt.hosts {
                     let mut st = self.hosts[h].lock();
                     if st.status == HostStatus::Active {
@@ -506,6 +587,8 @@ impl Task {
             environment: vec![],
             run_once: false,
             delegate_to: None,
+            delegate_facts: false,
+            any_errors_fatal: false,
             vars: Arc::new(Map::new()),
             role: None,
             needs_magic: false,

@@ -1,7 +1,7 @@
 //! One task on one host: when, loop, until/retries, the module (or control module) call,
 //! changed_when/failed_when, register, notify, recap counters and output.
 use super::conditions;
-use super::connect::{self, EnvConnection};
+use super::connect::EnvConnection;
 use super::host::HostStatus;
 use super::loops;
 use super::vars::OMIT;
@@ -258,6 +258,14 @@ impl Executor {
 
     /// Render the arguments and run the module (or control module) once.
     async fn exec_once(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
+        let mut o = self.exec_module(prt, task, module, args, h, ctx).await;
+        if task.delegate_to.is_some() {
+            self.delegate_facts(task, h, ctx, &mut o.set_facts);
+        }
+        o
+    }
+
+    async fn exec_module(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
         let cval = minijinja::Value::from_serialize(ctx);
         let rendered = match self.templater.render_value_in(args, &cval, &task.origin) {
             Ok(Value::Object(m)) => m,
@@ -273,6 +281,8 @@ impl Executor {
             "fail" => return ItemOutcome::failed(args.get("msg").and_then(Value::as_str).unwrap_or("Failed as requested from task").to_string()),
             "include_vars" => return super::control::include_vars(args, task, &self.playbook_dir),
             "pause" => return super::control::pause(args).await,
+            "add_host" => return self.add_host(args),
+            "group_by" => return self.group_by(h, args),
             _ => {}
         }
         let conn = match self.connection(prt, task, h, ctx).await {
@@ -351,30 +361,6 @@ impl Executor {
             }
         }
         Ok(out)
-    }
-
-    /// The host's persistent connection (opened on first use), or localhost for `delegate_to: localhost`.
-    pub async fn connection(&self, prt: &PlayRt<'_>, task: &Task, h: usize, ctx: &Map<String, Value>) -> Result<Arc<dyn Connection>, String> {
-        if let Some(d) = &task.delegate_to {
-            let d = self.templater.render_str(d, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string())?;
-            if matches!(d.as_str(), "localhost" | "127.0.0.1") {
-                return Ok(mdxconf_transport::local("localhost"));
-            }
-            if d != self.hosts[h].name {
-                return Err(format!("delegate_to: only `localhost` is supported (got `{d}`)"));
-            }
-        }
-        if let Some(c) = self.hosts[h].lock().conn.clone() {
-            return Ok(c);
-        }
-        let name = self.hosts[h].name.clone();
-        match connect::open(&name, ctx, prt.play.connection.as_deref(), prt.play.remote_user.as_deref(), self.opts.accept_new_host_keys).await {
-            Ok(c) => {
-                self.hosts[h].lock().conn = Some(c.clone());
-                Ok(c)
-            }
-            Err(e) => Err(e.to_string()),
-        }
     }
 
     /// Counters, status, register, notify and output for a finished task.

@@ -1,5 +1,6 @@
 //! A host's variables for one task: Ansible's precedence via the config crate's `VarLayers`,
 //! magic variables, and lazy-style resolution of templated variable values.
+use super::host::HostSlot;
 use super::{Executor, PlayRt};
 use crate::playbook::Task;
 use mdxconf_config::vars::VarLayers;
@@ -21,7 +22,12 @@ fn has_jinja(v: &Value) -> bool {
 impl Executor {
     /// The full variable context of host `h` for `task`.
     pub fn build_ctx(&self, prt: &PlayRt, task: Option<&Task>, h: usize) -> Map<String, Value> {
-        let slot = &self.hosts[h];
+        self.build_ctx_for(prt, task, &self.hosts[h], Some(h))
+    }
+
+    /// The variable context of a host given by its slot (`me`: its index, None for a stand-in slot
+    /// such as a `delegate_to` address outside the inventory).
+    pub fn build_ctx_for(&self, prt: &PlayRt, task: Option<&Task>, slot: &HostSlot, me: Option<usize>) -> Map<String, Value> {
         let role = task.and_then(|t| t.role.as_ref());
         let mut layers = VarLayers::default();
         layers.role_defaults = prt.role_defaults.clone();
@@ -68,22 +74,22 @@ impl Executor {
         }
         let needs_magic = prt.needs_magic || task.is_none_or(|t| t.needs_magic);
         if needs_magic {
-            m.insert("groups".into(), self.groups_var.clone());
-            m.insert("play_hosts".into(), prt.play_hosts.clone());
+            m.insert("groups".into(), self.groups_var.read().unwrap_or_else(|p| p.into_inner()).clone());
+            m.insert("play_hosts".into(), prt.play_batch.clone());
             m.insert("ansible_play_hosts".into(), prt.play_hosts.clone());
             m.insert("ansible_play_hosts_all".into(), prt.play_hosts_all.clone());
-            m.insert("ansible_play_batch".into(), prt.play_hosts.clone());
-            m.insert("hostvars".into(), self.hostvars(h, &m));
+            m.insert("ansible_play_batch".into(), prt.play_batch.clone());
+            m.insert("hostvars".into(), self.hostvars(me, &m));
         }
         self.resolve_templated(&mut m);
         m
     }
 
     /// `hostvars`: every host's inventory variables and facts (this host: its full context).
-    fn hostvars(&self, me: usize, mine: &Map<String, Value>) -> Value {
+    fn hostvars(&self, me: Option<usize>, mine: &Map<String, Value>) -> Value {
         let mut out = Map::new();
         for (i, slot) in self.hosts.iter().enumerate() {
-            if i == me {
+            if Some(i) == me {
                 let mut own = mine.clone();
                 own.remove("hostvars");
                 out.insert(slot.name.clone(), Value::Object(own));
@@ -95,6 +101,16 @@ impl Executor {
             v.insert("inventory_hostname".into(), Value::String(slot.name.clone()));
             v.insert("group_names".into(), st.group_names.clone());
             out.insert(slot.name.clone(), Value::Object(v));
+        }
+        // Hosts add_host created in this batch (no slot yet): their inventory variables.
+        let pending = self.pending_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for name in pending {
+            if !out.contains_key(&name) {
+                let (mut v, gn) = self.unslotted_host_vars(&name);
+                v.insert("inventory_hostname".into(), Value::String(name.clone()));
+                v.insert("group_names".into(), gn);
+                out.insert(name, Value::Object(v));
+            }
         }
         Value::Object(out)
     }

@@ -108,6 +108,13 @@ impl Output {
             self.state.lock().unwrap().results.push(json::JsonResult::from_event(ev));
         }
     }
+    /// A batch was stopped (any_errors_fatal, max_fail_percentage): Ansible's banner.
+    pub fn no_more_hosts(&self) {
+        self.state.lock().unwrap().last_header = None;
+        if self.human() {
+            human::header("NO MORE HOSTS LEFT");
+        }
+    }
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
             eprintln!("[WARNING]: {msg}");

@@ -29,6 +29,58 @@ pub struct Play {
     pub strategy: Option<String>,
     pub tags: Vec<String>,
     pub needs_magic: bool,
+    /// `serial:` batch sizes (empty: one batch of all hosts); the last one repeats.
+    pub serial: Vec<SerialItem>,
+    /// `max_fail_percentage:` per batch (abort when more than this share of the batch failed).
+    pub max_fail_percentage: Option<f64>,
+}
+
+/// One `serial:` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SerialItem {
+    Count(i64),
+    /// Percent of the play's hosts (rounded down, at least 1)
+    Percent(i64),
+    /// A templated entry, rendered with play and extra vars when the play starts
+    Template(String, Origin),
+}
+
+/// A `serial:` value (scalar or list) as data; `Err` is the message for a bad entry.
+pub fn serial_items(v: &Value, origin: &Origin) -> Result<Vec<SerialItem>, String> {
+    match v {
+        Value::Array(items) => items.iter().map(|i| serial_item(i, origin)).collect(),
+        Value::Null => Ok(vec![]),
+        other => Ok(vec![serial_item(other, origin)?]),
+    }
+}
+
+fn serial_item(v: &Value, origin: &Origin) -> Result<SerialItem, String> {
+    let bad = || format!("serial: expected a number of hosts, a percentage like \"30%\" or a list of them, found `{}`", match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    match v {
+        Value::Number(n) => n.as_i64().map(SerialItem::Count).ok_or_else(bad),
+        Value::String(s) if s.contains("{{") || s.contains("{%") => Ok(SerialItem::Template(s.clone(), origin.clone())),
+        Value::String(s) => {
+            let t = s.trim();
+            match t.strip_suffix('%') {
+                Some(p) => p.trim().parse().map(SerialItem::Percent).map_err(|_| bad()),
+                None => t.parse().map(SerialItem::Count).map_err(|_| bad()),
+            }
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `max_fail_percentage`: a number, or a string `30` / `30%`.
+fn percent_of(n: &Node) -> Result<f64, ConfigError> {
+    let v = match n.to_value() {
+        Value::Number(x) => x.as_f64(),
+        Value::String(s) => s.trim().trim_end_matches('%').trim().parse().ok(),
+        _ => None,
+    };
+    v.filter(|p: &f64| p.is_finite()).ok_or_else(|| err_at(&n.origin, format!("max_fail_percentage: expected a number (percent of the batch), found {}", n.kind_name())))
 }
 
 impl Play {
@@ -89,6 +141,20 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
     if let Some(x) = get("ignore_errors") {
         inh.ignore_errors = bool_of(x)?;
     }
+    if let Some(x) = get("any_errors_fatal") {
+        inh.any_errors_fatal = bool_of(x)?;
+    }
+    let serial = match get("serial") {
+        Some(sn) => {
+            // Each list entry reports its own position.
+            match &sn.kind {
+                mdxconf_config::yaml::NodeKind::Seq(items) => items.iter().map(|i| serial_item(&i.to_value(), &i.origin).map_err(|m| err_at(&i.origin, m))).collect::<Result<Vec<_>, _>>()?,
+                _ => serial_items(&sn.to_value(), &sn.origin).map_err(|m| err_at(&sn.origin, m))?,
+            }
+        }
+        None => vec![],
+    };
+    let max_fail_percentage = get("max_fail_percentage").map(percent_of).transpose()?;
     let vars = get("vars").map(|v| vars_map(v, "vars")).transpose()?.unwrap_or_default();
     let mut vars_files = Map::new();
     let mut vars_files_dynamic = Vec::new();
@@ -169,6 +235,8 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         strategy: get("strategy").map(str_of).transpose()?,
         tags: inh.tags,
         needs_magic,
+        serial,
+        max_fail_percentage,
     })
 }
 

@@ -83,6 +83,10 @@ pub struct Task {
     pub environment: Vec<Value>,
     pub run_once: bool,
     pub delegate_to: Option<String>,
+    /// With `delegate_to`: facts the task sets go to the delegated host (Ansible's `delegate_facts`).
+    pub delegate_facts: bool,
+    /// A failure here (not caught by a rescue) stops every host of the play after this task.
+    pub any_errors_fatal: bool,
     pub vars: Arc<Map<String, Value>>,
     pub role: Option<Arc<RoleCtx>>,
     /// The task (or its role's vars) mentions hostvars/groups/play_hosts: the executor only builds
@@ -128,6 +132,8 @@ pub struct Inherit {
     pub ignore_errors: bool,
     pub run_once: bool,
     pub delegate_to: Option<String>,
+    pub delegate_facts: bool,
+    pub any_errors_fatal: bool,
     pub role: Option<Arc<RoleCtx>>,
     /// Directories for relative include paths (current file's dir first).
     pub dirs: Vec<PathBuf>,
@@ -146,7 +152,7 @@ const TASK_KEYWORDS: &[&str] = &[
 /// Executor-handled control modules (canonical names).
 pub const CONTROL_MODULES: &[&str] = &[
     "set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks",
-    "include_role", "import_role", "pause",
+    "include_role", "import_role", "pause", "add_host", "group_by",
 ];
 
 /// Canonical module name: control modules first, then the module registry.
@@ -257,6 +263,12 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     if let Some(x) = get("delegate_to") {
         own.delegate_to = Some(str_of(x)?);
     }
+    if let Some(x) = get("delegate_facts") {
+        own.delegate_facts = bool_of(x)?;
+    }
+    if let Some(x) = get("any_errors_fatal") {
+        own.any_errors_fatal = bool_of(x)?;
+    }
     let name = get("name").map(str_of).transpose()?;
     let cond = |k: &str| get(k).map(|v| Cond { expr: v.to_value(), origin: v.origin.clone() });
 
@@ -307,6 +319,8 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         environment: own.environment.clone(),
         run_once: own.run_once,
         delegate_to: own.delegate_to.clone(),
+        delegate_facts: own.delegate_facts,
+        any_errors_fatal: own.any_errors_fatal,
         vars: own.vars.clone(),
         role: inh.role.clone(),
         needs_magic: false,
@@ -540,7 +554,7 @@ pub fn show_dirs(dirs: &[PathBuf], ctx: &LoadCtx) -> String {
 /// Whether a value mentions the O(hosts) magic variables.
 pub fn mentions_magic(v: &Value) -> bool {
     match v {
-        Value::String(s) => s.contains("hostvars") || s.contains("groups") || s.contains("play_hosts"),
+        Value::String(s) => s.contains("hostvars") || s.contains("groups") || s.contains("play_hosts") || s.contains("play_batch"),
         Value::Array(a) => a.iter().any(mentions_magic),
         Value::Object(m) => m.values().any(mentions_magic),
         _ => false,

@@ -163,6 +163,8 @@ fn required(module: &str) -> &'static [&'static [&'static str]] {
         "assert" => &[&["that"]],
         "include_vars" => &[&["file", "dir", "_raw_params"]],
         "meta" => &[&["_raw_params"]],
+        "add_host" => &[&["name", "hostname", "host"]],
+        "group_by" => &[&["key"]],
         _ => &[],
     }
 }
@@ -182,7 +184,7 @@ pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Tas
         }
     }
     match module {
-        "add_host" | "group_by" | "set_stats" => return Err(err_at(origin, format!("module `{module}` is not supported by mdxconf"))),
+        "set_stats" => return Err(err_at(origin, format!("module `{module}` is not supported by mdxconf"))),
         "pause" if obj.contains_key("prompt") => return Err(err_at(origin, "pause: interactive `prompt` is not supported")),
         "set_fact" if obj.is_empty() => return Err(err_at(origin, "set_fact needs at least one variable")),
         "meta" => {
