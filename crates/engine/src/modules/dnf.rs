@@ -1,15 +1,132 @@
-//! dnf (RHEL family): installed state via `rpm -q` in one exec, one dnf call for all changes.
-//! Not exercised by the test suite (no RPM-based root available offline); kept deliberately simple.
+//! dnf (RHEL family): installed state via `rpm -q` (per requested name, so `name-1.0` specs work
+//! too) in one exec, then one dnf transaction for the changes. `installroot`, `conf_file`,
+//! `releasever`, `enablerepo`/`disablerepo` pass through to dnf as Ansible's module does; with an
+//! installroot the rpm database inside it is queried, so the host itself is never looked at.
+//! Tested with real RPMs (rpmbuild) from a createrepo_c repository into a temp installroot.
 use super::util::{failed, failed_exec, put_output, q, sh, state_diff, text, Args, Spec};
 use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub const SPEC: Spec = Spec {
-    args: &["name|pkg", "state", "update_cache|expire-cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps", "autoremove", "lock_timeout", "allowerasing", "nobest"],
+    args: &[
+        "name|pkg", "state", "update_cache|expire-cache", "enablerepo", "disablerepo", "disable_gpg_check",
+        "install_weak_deps", "autoremove", "lock_timeout", "allowerasing", "nobest", "installroot", "conf_file",
+        "releasever",
+    ],
     required: &[],
 };
+
+/// Marks the probe's lines: installed packages, then (for `latest`) check-update's answer.
+const INSTALLED: &str = "P\t";
+const UPDATES: &str = "@@MDXCONF-UPDATES@@";
+
+struct Plan {
+    /// name -> installed version-release
+    installed: HashMap<String, String>,
+    /// names (as requested) with a newer version in the enabled repos
+    outdated: HashSet<String>,
+}
+
+/// dnf's options common to every call (query and transaction).
+fn dnf_options(a: &Args) -> Result<String> {
+    let mut opts = String::from("-y");
+    if let Some(root) = a.str("installroot")? {
+        if !root.starts_with('/') {
+            bail!("dnf: installroot must be an absolute path, got '{root}'");
+        }
+        opts += &format!(" --installroot={}", q(&root));
+    }
+    if let Some(c) = a.str("conf_file")? {
+        opts += &format!(" --config={}", q(&c));
+    }
+    if let Some(r) = a.str("releasever")? {
+        opts += &format!(" --releasever={}", q(&r));
+    }
+    // dnf applies --disablerepo and --enablerepo in command-line order; Ansible disables first.
+    for r in a.list("disablerepo")? {
+        opts += &format!(" --disablerepo={}", q(&r));
+    }
+    for r in a.list("enablerepo")? {
+        opts += &format!(" --enablerepo={}", q(&r));
+    }
+    if a.bool("disable_gpg_check", false)? {
+        opts += " --nogpgcheck";
+    }
+    if let Some(w) = a.opt_bool("install_weak_deps")? {
+        opts += &format!(" --setopt=install_weak_deps={}", if w { "True" } else { "False" });
+    }
+    if a.bool("allowerasing", false)? {
+        opts += " --allowerasing";
+    }
+    if a.bool("nobest", false)? {
+        opts += " --nobest";
+    }
+    if a.bool("update_cache", false)? {
+        opts += " --refresh";
+    }
+    // lock_timeout is accepted for compatibility: dnf 4 waits for its lock by itself.
+    let _ = a.int("lock_timeout")?;
+    Ok(opts)
+}
+
+/// One exec: which requested names are installed (and, for latest, which have updates).
+async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, latest: bool) -> Result<Result<Plan, ModuleResult>> {
+    let quoted: Vec<String> = names.iter().map(|n| q(n)).collect();
+    let mut script = format!(
+        "command -v rpm >/dev/null 2>&1 || {{ echo NORPM; exit 0; }}\n\
+         for n in {}; do v=$(rpm {root} -q --qf '%{{VERSION}}-%{{RELEASE}}\\n' \"$n\" 2>/dev/null) && \
+         printf '{INSTALLED}%s\\t%s\\n' \"$n\" \"$(printf '%s\\n' \"$v\" | head -n1)\"; done\n",
+        quoted.join(" ")
+    );
+    if latest {
+        // check-update exits 100 with a `name.arch evr repo` line per update, 0 without, 1 on error.
+        script += &format!("echo {UPDATES}; dnf -q {opts} check-update {} 2>&1; echo \"{UPDATES}rc=$?\"\n", quoted.join(" "));
+    }
+    let out = sh(ctx, &script, None).await?;
+    let stdout = text(&out.stdout);
+    if stdout.starts_with("NORPM") {
+        return Ok(Err(failed("dnf: rpm not found on this host (not a RHEL-family system?)")));
+    }
+    let (head, updates) = stdout.split_once(&format!("{UPDATES}\n")).unwrap_or((&stdout, ""));
+    let installed = head
+        .lines()
+        .filter_map(|l| l.strip_prefix(INSTALLED)?.split_once('\t'))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let mut outdated = HashSet::new();
+    if latest {
+        let (list, rc) = updates.rsplit_once(&format!("{UPDATES}rc=")).unwrap_or((updates, ""));
+        match rc.trim() {
+            "0" => {}
+            "100" => {
+                for line in list.lines() {
+                    let Some(na) = line.split_whitespace().next() else { continue };
+                    let name = na.rsplit_once('.').map_or(na, |(n, _)| n);
+                    if let Some(n) = names.iter().find(|n| *n == name || *n == na) {
+                        outdated.insert(n.clone());
+                    }
+                }
+            }
+            _ => return Ok(Err(failed(format!("dnf check-update failed: {}", list.trim())))),
+        }
+    }
+    Ok(Ok(Plan { installed, outdated }))
+}
+
+/// Check mode cannot let dnf resolve the transaction, but it can refuse what dnf would refuse:
+/// names no enabled repository provides.
+async fn unavailable(ctx: &ModuleCtx<'_>, names: &[String], opts: &str) -> Result<Result<(), ModuleResult>> {
+    let quoted: Vec<String> = names.iter().map(|n| q(n)).collect();
+    let script = format!("for n in {}; do [ -n \"$(dnf -q {opts} repoquery \"$n\" 2>/dev/null)\" ] || echo \"$n\"; done", quoted.join(" "));
+    let out = sh(ctx, &script, None).await?;
+    let missing: Vec<String> = text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect();
+    if out.rc != 0 || !missing.is_empty() {
+        return Ok(Err(failed(format!("dnf: no package matching {} is available", missing.join(", ")))));
+    }
+    Ok(Ok(()))
+}
 
 pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<ModuleResult> {
     let a = Args::new("dnf", &SPEC, args)?;
@@ -23,57 +140,62 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     if names.is_empty() {
         bail!("dnf: name is required");
     }
-    let mut opts = String::from("-y");
-    for r in a.list("enablerepo")? { opts += &format!(" --enablerepo={}", q(&r)); }
-    for r in a.list("disablerepo")? { opts += &format!(" --disablerepo={}", q(&r)); }
-    if a.bool("disable_gpg_check", false)? { opts += " --nogpgcheck"; }
-    if let Some(w) = a.opt_bool("install_weak_deps")? { opts += &format!(" --setopt=install_weak_deps={}", if w { "True" } else { "False" }); }
-    if a.bool("allowerasing", false)? { opts += " --allowerasing"; }
-    if a.bool("nobest", false)? { opts += " --nobest"; }
-    if a.bool("update_cache", false)? { opts += " --refresh"; }
-    let bare: Vec<String> = names.iter().map(|n| q(n)).collect();
-    let mut script = format!("command -v rpm >/dev/null 2>&1 || {{ echo NORPM; exit 0; }}\nrpm -q --qf 'P\\t%{{NAME}}\\t%{{VERSION}}-%{{RELEASE}}\\n' {} 2>/dev/null\n", bare.join(" "));
-    if state == "latest" {
-        script += &format!("dnf -q {opts} check-update {} >/dev/null 2>&1; echo upd=$?\n", bare.join(" "));
+    let mut opts = dnf_options(&a)?;
+    if state == "absent" && a.bool("autoremove", false)? {
+        opts += " --setopt=clean_requirements_on_remove=True";
     }
-    script += "true\n";
-    let out = text(&sh(ctx, &script, None).await?.stdout);
-    if out.contains("NORPM") {
-        return Ok(failed("dnf: rpm not found on this host (not a RHEL-family system?)"));
-    }
-    let installed: HashMap<String, String> = out.lines().filter_map(|l| l.strip_prefix("P\t")).filter_map(|l| l.split_once('\t')).map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    let updates = super::util::kv(&out).get("upd").map(String::as_str) == Some("100");
-    let mut todo = vec![];
+    let root = a.str("installroot")?.map(|r| format!("--root {}", q(&r))).unwrap_or_default();
+    let plan = match probe(ctx, &names, &root, &opts, state == "latest").await? {
+        Ok(p) => p,
+        Err(f) => return Ok(f),
+    };
+    let mut install = vec![];
+    let mut upgrade = vec![];
+    let mut remove = vec![];
     let (mut before, mut after) = (String::new(), String::new());
     for n in &names {
-        let have = installed.get(n.as_str());
-        let act = match state {
-            "present" => have.is_none(),
-            "absent" => have.is_some(),
-            _ => have.is_none() || updates,
+        let have = plan.installed.get(n);
+        let list = match (state, have) {
+            ("absent", Some(_)) => &mut remove,
+            ("present" | "latest", None) => &mut install,
+            ("latest", Some(_)) if plan.outdated.contains(n) => &mut upgrade,
+            _ => continue,
         };
-        if act {
-            todo.push(q(n));
-            before += &format!("{n}: {}\n", have.map(String::as_str).unwrap_or("absent"));
-            after += &format!("{n}: {}\n", if state == "absent" { "absent" } else { "installed" });
-        }
+        list.push(n.clone());
+        before += &format!("{n}: {}\n", have.map(String::as_str).unwrap_or("absent"));
+        after += &format!("{n}: {}\n", if state == "absent" { "absent" } else if have.is_some() { "upgraded" } else { "installed" });
     }
     let mut r = ModuleResult::default();
-    if todo.is_empty() {
+    if install.is_empty() && upgrade.is_empty() && remove.is_empty() {
         return Ok(r);
+    }
+    if ctx.check && !install.is_empty() {
+        if let Err(f) = unavailable(ctx, &install, &opts).await? {
+            return Ok(f);
+        }
     }
     r.changed = true;
     r.diff.push(state_diff("packages", before, after));
     if ctx.check {
         return Ok(r);
     }
-    let verb = match state { "absent" => "remove", "latest" => "upgrade", _ => "install" };
-    // `dnf upgrade` does not install missing packages; install does both for latest when needed
-    let verb = if state == "latest" && todo.iter().any(|t| !installed.contains_key(t.trim_matches('\''))) { "install" } else { verb };
-    let out = sh(ctx, &format!("dnf {opts} {verb} {}", todo.join(" ")), None).await?;
+    let join = |v: &[String]| v.iter().map(|n| q(n)).collect::<Vec<_>>().join(" ");
+    // `dnf install` leaves an installed package alone and `dnf upgrade` does not install, so
+    // latest may need both; `&&` keeps a failed install from being followed by more changes.
+    let mut cmds = vec![];
+    if !remove.is_empty() {
+        cmds.push(format!("dnf {opts} remove {}", join(&remove)));
+    }
+    if !install.is_empty() {
+        cmds.push(format!("dnf {opts} install {}", join(&install)));
+    }
+    if !upgrade.is_empty() {
+        cmds.push(format!("dnf {opts} upgrade {}", join(&upgrade)));
+    }
+    let out = sh(ctx, &cmds.join(" && "), None).await?;
     put_output(&mut r.data, &out);
     if out.rc != 0 {
-        return Ok(failed_exec(format!("dnf {verb} failed"), &out));
+        return Ok(failed_exec("dnf failed", &out));
     }
     Ok(r)
 }

@@ -12,7 +12,7 @@
 //! Tested on real hosts (crates/engine/tests/modules_*.rs): files/commands on the local connection, packages,
 //! users and apt sources in a Debian 12 chroot, mount with a real tmpfs. service/systemd, hostname, live
 //! sysctl and modprobe need a booted VM (tests/modules_vm.rs, ignored unless MDXCONF_TEST_VM is set);
-//! dnf has no test host at all.
+//! dnf installs real RPMs (rpmbuild + createrepo_c) into a temp installroot (tests/modules_dnf.rs).
 use mdxconf_config::template::Templater;
 use mdxconf_transport::Connection;
 use serde_json::{Map, Value};
