@@ -166,3 +166,56 @@ async fn revoked_keys_and_cas_are_rejected() {
     host.known_hosts(&format!("{ca_line}@revoked other.example {ca_pub}\n"));
     host.connect(HostKeyPolicy::Strict).await.unwrap().close().await;
 }
+
+/// The certificate checks themselves, on certificates ssh-keygen makes (no sshd needed).
+#[test]
+fn certificate_rules_match_openssh() {
+    use mdxconf_transport::host_cert::{check_certificate, CertStatus};
+    use russh::keys::Certificate;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca");
+    let ca_pub = new_key(&ca);
+    let key = dir.path().join("k");
+    new_key(&key);
+    let kh = dir.path().join("known_hosts");
+    std::fs::write(&kh, format!("@cert-authority *.lab,[*.lab]:* {ca_pub}\n")).unwrap();
+    let files = vec![kh.clone()];
+    let sign = |extra: &[&str]| -> Certificate {
+        let mut args = vec!["-q", "-s", ca.to_str().unwrap(), "-I", "kid"];
+        args.extend_from_slice(extra);
+        let pubkey = format!("{}.pub", key.display());
+        args.push(&pubkey);
+        ssh_keygen(&args);
+        Certificate::from_openssh(std::fs::read_to_string(dir.path().join("k-cert.pub")).unwrap().trim()).unwrap()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+
+    // Principals are compared with the host name exactly; the CA line's patterns with `[host]:port`.
+    let c = sign(&["-h", "-n", "vm1.lab"]);
+    assert!(matches!(check_certificate(&files, "[vm1.lab]:2222", "vm1.lab", &c, now), CertStatus::Trusted(_)));
+    assert!(matches!(check_certificate(&files, "vm1.lab", "vm1.lab", &c, now), CertStatus::Trusted(_)));
+    match check_certificate(&files, "vm2.lab", "vm2.lab", &c, now) {
+        CertStatus::Invalid { reason, ca } => {
+            assert!(reason.contains("do not include \"vm2.lab\""), "{reason}");
+            assert_eq!(ca.line, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The CA is not trusted for hosts outside its patterns: the plain key decides then.
+    assert!(matches!(check_certificate(&files, "other.example", "other.example", &c, now), CertStatus::NoCa));
+    // No principals: valid for any host the CA line covers (as OpenSSH).
+    let c = sign(&["-h"]);
+    assert!(matches!(check_certificate(&files, "vm7.lab", "vm7.lab", &c, now), CertStatus::Trusted(_)));
+    // A user certificate is no host certificate, even from the right CA with the right name.
+    let c = sign(&["-n", "vm1.lab"]);
+    match check_certificate(&files, "vm1.lab", "vm1.lab", &c, now) {
+        CertStatus::Invalid { reason, .. } => assert!(reason.contains("user certificate"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Validity window edges: valid-after is inclusive, valid-before exclusive.
+    let c = sign(&["-h", "-n", "vm1.lab", "-V", "20300101000000:20300102000000"]);
+    let (after, before) = (c.valid_after(), c.valid_before());
+    assert!(matches!(check_certificate(&files, "vm1.lab", "vm1.lab", &c, after), CertStatus::Trusted(_)));
+    assert!(matches!(check_certificate(&files, "vm1.lab", "vm1.lab", &c, after - 1), CertStatus::Invalid { .. }));
+    assert!(matches!(check_certificate(&files, "vm1.lab", "vm1.lab", &c, before), CertStatus::Invalid { .. }));
+}
