@@ -148,8 +148,14 @@ async fn revoked_keys_and_cas_are_rejected() {
     let ca_pub = new_key(&ca);
     let ca_line = format!("@cert-authority * {ca_pub}\n");
 
-    // Plain key listed as known and also @revoked: revoked wins, also for accept-new.
+    // A CA line for a host that has no certificate: the plain key is asked for and checked.
     let plain = host.fleet.known_hosts_line(&h);
+    host.known_hosts(&format!("{ca_line}{plain}"));
+    host.connect(HostKeyPolicy::Strict).await.unwrap().close().await;
+    host.known_hosts(&ca_line);
+    host.rejected_under(&[HostKeyPolicy::Strict], &["is unknown"]).await;
+
+    // Plain key listed as known and also @revoked: revoked wins, also for accept-new.
     host.known_hosts(&format!("{plain}@revoked * {}\n", h.host_public_key));
     host.rejected(&["is marked @revoked", &format!("{}:2", host.fleet.known_hosts.display())]).await;
 
