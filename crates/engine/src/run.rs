@@ -80,24 +80,32 @@ pub struct Prepared {
     pub playbook: Playbook,
     pub inventory: Inventory,
     pub limit: Option<HashSet<String>>,
+    /// Directories whose group_vars/ and host_vars/ the inventory read, in layer order (groups and
+    /// hosts created at run time by add_host/group_by read theirs from the same places).
+    pub vars_dirs: Vec<PathBuf>,
 }
 
 /// Parse and validate everything (no host is contacted).
 pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<Prepared> {
     let pb = Playbook::load(playbook, &opts.roles_path)?;
     let mut inv = load_inventory(inventory)?;
+    let inv_dir = if inventory.is_dir() { inventory.to_path_buf() } else { inventory.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let mut vars_dirs = Vec::new();
+    if inv.vars_dirs_loaded > 0 {
+        vars_dirs.push(if inv_dir.as_os_str().is_empty() { PathBuf::from(".") } else { inv_dir.clone() });
+    }
     // Ansible also reads group_vars/ and host_vars/ beside the playbook (they win over the inventory's).
     if pb.dir.join("group_vars").is_dir() || pb.dir.join("host_vars").is_dir() {
-        let inv_dir = if inventory.is_dir() { inventory.to_path_buf() } else { inventory.parent().map(Path::to_path_buf).unwrap_or_default() };
         if std::fs::canonicalize(&inv_dir).ok() != std::fs::canonicalize(&pb.dir).ok() {
             inv.load_vars_dirs(&pb.dir)?;
+            vars_dirs.push(pb.dir.clone());
         }
     }
     let limit = match &opts.limit {
         Some(l) => Some(resolve_limit(&inv, l)?),
         None => None,
     };
-    Ok(Prepared { playbook: pb, inventory: inv, limit })
+    Ok(Prepared { playbook: pb, inventory: inv, limit, vars_dirs })
 }
 
 /// Run a prepared playbook; prints the recap (unless quiet) and writes the retry file if asked.
@@ -105,6 +113,7 @@ pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
     mdxconf_transport::raise_nofile_limit();
     let out = Output::new(opts.format, opts.verbose, opts.diff, opts.quiet);
     let mut ex = Executor::new(opts.clone(), p.inventory, p.playbook.dir.clone(), out, p.limit);
+    ex.vars_dirs = p.vars_dirs;
     let summary = ex.run(&p.playbook).await;
     ex.out.finish(&summary);
     let failed = summary.failed_hosts();

@@ -245,6 +245,10 @@ fn add_host_and_group_by_feed_later_plays() {
     let inv = std::fs::read_to_string(&p.inventory).unwrap();
     let inv: String = inv.lines().filter(|l| !l.starts_with("host3 ")).map(|l| format!("{l}\n")).collect::<String>().replace("[web:vars]", "[all:vars]");
     std::fs::write(&p.inventory, inv).unwrap();
+    // Groups and hosts created at run time read their group_vars/ and host_vars/ files too.
+    p.write("group_vars/dynamic.yml", "dyn_var: from-group-vars\n");
+    p.write("group_vars/kind-two/main.yml", "kind_var: two-from-group-vars\n");
+    p.write("host_vars/newbox.yml", "hv: from-host-vars\n");
     p.write(
         "site.yml",
         &format!(
@@ -271,12 +275,12 @@ fn add_host_and_group_by_feed_later_plays() {
   gather_facts: false
   tasks:
     - name: on the new host
-      shell: echo "{{{{ inventory_hostname }}}} {{{{ greeting }}}} {{{{ group_names | join(',') }}}} $SSH_CONNECTION" > {{{{ work }}}}/{{{{ inventory_hostname }}}}
+      shell: echo "{{{{ inventory_hostname }}}} {{{{ greeting }}}} {{{{ group_names | join(',') }}}} {{{{ dyn_var }}}} {{{{ hv }}}} $SSH_CONNECTION" > {{{{ work }}}}/{{{{ inventory_hostname }}}}
 - hosts: kind-two
   gather_facts: false
   tasks:
     - name: only host2
-      file: {{path: "{{{{ work }}}}/kind-{{{{ inventory_hostname }}}}", state: touch}}
+      copy: {{content: "{{{{ kind_var }}}}", dest: "{{{{ work }}}}/kind-{{{{ inventory_hostname }}}}"}}
 - hosts: classified
   gather_facts: false
   tasks:
@@ -297,10 +301,11 @@ fn add_host_and_group_by_feed_later_plays() {
     assert_eq!(read(&p.path("hosts/names-host1")), "classified,kind-one,web");
     let line = read(&p.path("hosts/newbox"));
     let words: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(&words[..3], ["newbox", "hello-from-host1", "dynamic,extra"], "{line}");
-    let (_, addr, port) = ssh_conn(&words[3..]);
+    assert_eq!(&words[..5], ["newbox", "hello-from-host1", "dynamic,extra", "from-group-vars", "from-host-vars"], "{line}");
+    let (_, addr, port) = ssh_conn(&words[5..]);
     assert_eq!((addr, port), (h3.address.clone(), h3.port.to_string()), "ran on host3's sshd (ansible_host/ansible_port of the added host)");
-    assert!(p.path("hosts/kind-host2").exists() && !p.path("hosts/kind-host1").exists());
+    assert_eq!(read(&p.path("hosts/kind-host2")), "two-from-group-vars");
+    assert!(!p.path("hosts/kind-host1").exists());
     assert!(p.path("hosts/classified-host1").exists() && p.path("hosts/classified-host2").exists());
     assert_eq!(doc["recap"]["newbox"]["changed"], 1, "{doc:#}");
 }

@@ -7,7 +7,38 @@ use super::task_run::ItemOutcome;
 use super::Executor;
 use mdxconf_config::inventory::{Group, Host, Inventory};
 use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// Variables files for `name` under a group_vars/ or host_vars/ directory: `<name>`,
+/// `<name>.yml|.yaml|.json`, or the files of a directory `<name>/` (recursively, in name order).
+fn vars_files_for(base: &Path, name: &str) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if n.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out);
+            } else if n.ends_with(".yml") || n.ends_with(".yaml") || n.ends_with(".json") || !n.contains('.') {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let plain = base.join(name);
+    if plain.is_dir() {
+        walk(&plain, &mut out);
+    } else if plain.is_file() {
+        out.push(plain);
+    }
+    out.extend(["yml", "yaml", "json"].iter().map(|e| base.join(format!("{name}.{e}"))).filter(|f| f.is_file()));
+    out
+}
 
 /// `name`, `name:port`, `[v6addr]:port` (Ansible's parse_address, without ranges).
 fn split_host_port(s: &str) -> (String, Option<u16>) {
@@ -73,6 +104,13 @@ fn join(inv: &mut Inventory, host: &str, group: &str) -> bool {
     true
 }
 
+/// A group created at run time gets its group_vars/ files.
+fn set_group_files(inv: &mut Inventory, group: &str, files: &[(String, Vec<(usize, Map<String, Value>)>)]) {
+    if let (Some(g), Some((_, v))) = (inv.groups.get_mut(group), files.iter().find(|(n, _)| n == group)) {
+        g.dir_vars = v.clone();
+    }
+}
+
 /// A group created at run time hangs under `all` unless it got another parent (Ansible's reconcile).
 fn adopt_orphan(inv: &mut Inventory, group: &str) {
     let has_parent = inv.groups.values().any(|g| g.children.iter().any(|c| c == group));
@@ -82,6 +120,29 @@ fn adopt_orphan(inv: &mut Inventory, group: &str) {
 }
 
 impl Executor {
+    /// `group_vars/<name>` or `host_vars/<name>` (`kind`) from each vars directory the inventory
+    /// read, as (layer, variables): what Ansible's vars plugin finds for a group or host created at run time.
+    fn dir_vars(&self, kind: &str, name: &str) -> Result<Vec<(usize, Map<String, Value>)>, String> {
+        let mut out = Vec::new();
+        for (layer, dir) in self.vars_dirs.iter().enumerate() {
+            let files = vars_files_for(&dir.join(kind), name);
+            if files.is_empty() {
+                continue;
+            }
+            let mut m = Map::new();
+            for f in files {
+                m.extend(crate::playbook::load_vars_file(&f).map_err(|e| e.to_string())?);
+            }
+            out.push((layer, m));
+        }
+        Ok(out)
+    }
+
+    /// dir_vars for several groups at once (read before the inventory is locked).
+    fn groups_dir_vars(&self, names: &[String]) -> Result<Vec<(String, Vec<(usize, Map<String, Value>)>)>, String> {
+        names.iter().map(|g| self.dir_vars("group_vars", g).map(|v| (g.clone(), v))).collect()
+    }
+
     /// `add_host`: runs once per batch (it bypasses the host loop); `changed` when the inventory changed.
     pub fn add_host(&self, args: Map<String, Value>) -> ItemOutcome {
         let Some(raw) = ["name", "hostname", "host"].iter().find_map(|k| args.get(*k)) else {
@@ -105,11 +166,15 @@ impl Executor {
         if let Some(p) = port {
             host_vars.insert("ansible_port".into(), Value::from(p));
         }
+        let (host_files, group_files) = match self.dir_vars("host_vars", &name).and_then(|h| Ok((h, self.groups_dir_vars(&groups)?))) {
+            Ok(v) => v,
+            Err(e) => return ItemOutcome::failed(format!("add_host: {e}")),
+        };
         let mut changed = false;
         {
             let mut inv = self.inv();
             if !inv.hosts.contains_key(&name) {
-                inv.hosts.insert(name.clone(), Host { name: name.clone(), ..Default::default() });
+                inv.hosts.insert(name.clone(), Host { name: name.clone(), dir_vars: host_files, ..Default::default() });
                 changed = true;
             }
             let h = inv.hosts.get_mut(&name).expect("just inserted");
@@ -123,6 +188,7 @@ impl Executor {
                 let mut created = false;
                 ensure_group(&mut inv, g, &mut created);
                 if created {
+                    set_group_files(&mut inv, g, &group_files);
                     adopt_orphan(&mut inv, g);
                     changed = true;
                 }
@@ -170,17 +236,27 @@ impl Executor {
             },
         };
         let host = self.hosts[h].name.clone();
+        let mut names = vec![key.clone()];
+        names.extend(parents.iter().cloned());
+        let group_files = match self.groups_dir_vars(&names) {
+            Ok(v) => v,
+            Err(e) => return ItemOutcome::failed(format!("group_by: {e}")),
+        };
         let mut changed = false;
         {
             let mut inv = self.inv();
             let mut touched = vec![host.clone()];
             let mut created = false;
             ensure_group(&mut inv, &key, &mut created);
+            if created {
+                set_group_files(&mut inv, &key, &group_files);
+            }
             let mut relinked = false;
             for p in &parents {
                 let mut new_parent = false;
                 ensure_group(&mut inv, p, &mut new_parent);
                 if new_parent {
+                    set_group_files(&mut inv, p, &group_files);
                     adopt_orphan(&mut inv, p);
                     changed = true;
                 }

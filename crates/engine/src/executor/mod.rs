@@ -47,6 +47,8 @@ pub struct Executor {
     pub groups_var: RwLock<Value>,
     /// Hosts `add_host` created that have no slot yet (they get one when the next batch starts).
     pub pending_hosts: Mutex<Vec<String>>,
+    /// Where the inventory's group_vars/ and host_vars/ came from (layer order), for add_host/group_by.
+    pub vars_dirs: Vec<PathBuf>,
     /// Connections to `delegate_to` targets that are not inventory hosts, one per address.
     pub adhoc_conns: tokio::sync::Mutex<HashMap<String, Arc<dyn mdxconf_transport::Connection>>>,
     /// `--limit` (None: all hosts)
@@ -106,6 +108,7 @@ impl Executor {
             out,
             groups_var: RwLock::new(groups_var),
             pending_hosts: Mutex::new(Vec::new()),
+            vars_dirs: Vec::new(),
             adhoc_conns: Default::default(),
             limit,
             free,
