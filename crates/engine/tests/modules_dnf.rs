@@ -111,7 +111,7 @@ async fn dnf_present_latest_absent_and_repos_in_an_installroot() {
     assert!(!r.changed);
     let (first, _) = h.converge("dnf", args(json!({"name": ["mdxtest-a", "mdxtest-b"], "state": "latest"}))).await;
     assert_eq!(first.diff[0].before, "mdxtest-a: 1.0-1\n");
-    assert_eq!(first.diff[0].after, "mdxtest-a: upgraded\n");
+    assert_eq!(first.diff[0].after, "mdxtest-a: 1.1-1\n");
     assert_eq!(installed(&root, "mdxtest-a").as_deref(), Some("1.1"));
 
     // absent
@@ -135,6 +135,20 @@ async fn dnf_present_latest_absent_and_repos_in_an_installroot() {
     let r = h.ok("dnf", args(json!({"name": "mdxtest-a", "state": "latest", "disablerepo": "*", "enablerepo": "extra"})), false).await;
     assert!(!r.changed, "a was upgraded from a disabled repository");
     assert_eq!(installed(&root, "mdxtest-a").as_deref(), Some("1.1"));
+
+    // name '*' with latest upgrades what check-update lists (a 1.2 in base; c has no update).
+    let (first, _) = h.converge("dnf", args(json!({"name": "*", "state": "latest"}))).await;
+    assert_eq!((first.diff[0].before.as_str(), first.diff[0].after.as_str()), ("mdxtest-a: installed\n", "mdxtest-a: 1.2-1\n"));
+    assert_eq!(installed(&root, "mdxtest-a").as_deref(), Some("1.2"));
+    assert_eq!(installed(&root, "mdxtest-c").as_deref(), Some("2.0"));
+
+    // A local .rpm file is known by its name-version-release: installed once, then left alone.
+    repos.add("files", "mdxtest-d", "3.0");
+    let file = tmp.path().join("files/mdxtest-d-3.0-1.noarch.rpm");
+    h.converge("dnf", args(json!({"name": file}))).await;
+    assert_eq!(installed(&root, "mdxtest-d").as_deref(), Some("3.0"));
+    let r = h.run("dnf", args(json!({"name": tmp.path().join("files/none.rpm")})), true).await;
+    assert!(r.failed && r.msg.contains("none.rpm"), "{}", r.msg);
 
     // The host's own rpm database was never touched.
     assert_eq!(Command::new("rpm").arg("-qa").output().unwrap().stdout, host_rpmdb_before);

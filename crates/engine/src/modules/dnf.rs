@@ -1,5 +1,6 @@
-//! dnf (RHEL family): installed state via `rpm -q` (per requested name, so `name-1.0` specs work
-//! too) in one exec, then one dnf transaction for the changes. `installroot`, `conf_file`,
+//! dnf (RHEL family): installed state via `rpm -q` (per requested name, so `name-1.0` specs and
+//! local `.rpm` files, by their NEVRA, work too) in one exec, then one dnf call for the changes.
+//! `name: '*'` with `state: latest` upgrades everything check-update lists. `installroot`, `conf_file`,
 //! `releasever`, `enablerepo`/`disablerepo` pass through to dnf as Ansible's module does; with an
 //! installroot the rpm database inside it is queried, so the host itself is never looked at.
 //! Tested with real RPMs (rpmbuild) from a createrepo_c repository into a temp installroot.
@@ -7,7 +8,7 @@ use super::util::{failed, failed_exec, put_output, q, sh, state_diff, text, Args
 use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub const SPEC: Spec = Spec {
     args: &[
@@ -25,8 +26,8 @@ const UPDATES: &str = "@@MDXCONF-UPDATES@@";
 struct Plan {
     /// name -> installed version-release
     installed: HashMap<String, String>,
-    /// names (as requested) with a newer version in the enabled repos
-    outdated: HashSet<String>,
+    /// names (as requested) with a newer version in the enabled repos -> that version
+    outdated: HashMap<String, String>,
 }
 
 /// dnf's options common to every call (query and transaction).
@@ -72,13 +73,16 @@ fn dnf_options(a: &Args) -> Result<String> {
 }
 
 /// One exec: which requested names are installed (and, for latest, which have updates).
+/// `names == ["*"]` (latest only) asks check-update about every installed package.
 async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, latest: bool) -> Result<Result<Plan, ModuleResult>> {
-    let quoted: Vec<String> = names.iter().map(|n| q(n)).collect();
+    let all = names == ["*"];
+    let quoted: Vec<String> = if all { vec![] } else { names.iter().map(|n| q(n)).collect() };
     let mut script = format!(
         "command -v rpm >/dev/null 2>&1 || {{ echo NORPM; exit 0; }}\n\
-         for n in {}; do v=$(rpm {root} -q --qf '%{{VERSION}}-%{{RELEASE}}\\n' \"$n\" 2>/dev/null) && \
+         for n in {}; do p=$n; case $n in *.rpm) p=$(rpm -qp --qf '%{{NAME}}-%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}' \"$n\" 2>/dev/null) || p=$n;; esac; \
+         v=$(rpm {root} -q --qf '%{{VERSION}}-%{{RELEASE}}\\n' \"$p\" 2>/dev/null) && \
          printf '{INSTALLED}%s\\t%s\\n' \"$n\" \"$(printf '%s\\n' \"$v\" | head -n1)\"; done\n",
-        quoted.join(" ")
+        if all { String::new() } else { quoted.join(" ") }
     );
     if latest {
         // check-update exits 100 with a `name.arch evr repo` line per update, 0 without, 1 on error.
@@ -95,17 +99,20 @@ async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, la
         .filter_map(|l| l.strip_prefix(INSTALLED)?.split_once('\t'))
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
-    let mut outdated = HashSet::new();
+    let mut outdated = HashMap::new();
     if latest {
         let (list, rc) = updates.rsplit_once(&format!("{UPDATES}rc=")).unwrap_or((updates, ""));
         match rc.trim() {
             "0" => {}
             "100" => {
                 for line in list.lines() {
-                    let Some(na) = line.split_whitespace().next() else { continue };
+                    let mut f = line.split_whitespace();
+                    let (Some(na), Some(evr)) = (f.next(), f.next()) else { continue };
                     let name = na.rsplit_once('.').map_or(na, |(n, _)| n);
-                    if let Some(n) = names.iter().find(|n| *n == name || *n == na) {
-                        outdated.insert(n.clone());
+                    if all {
+                        outdated.insert(name.to_string(), evr.to_string());
+                    } else if let Some(n) = names.iter().find(|n| *n == name || *n == na) {
+                        outdated.insert(n.clone(), evr.to_string());
                     }
                 }
             }
@@ -116,10 +123,14 @@ async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, la
 }
 
 /// Check mode cannot let dnf resolve the transaction, but it can refuse what dnf would refuse:
-/// names no enabled repository provides.
+/// names no enabled repository provides (and .rpm files that do not exist).
 async fn unavailable(ctx: &ModuleCtx<'_>, names: &[String], opts: &str) -> Result<Result<(), ModuleResult>> {
     let quoted: Vec<String> = names.iter().map(|n| q(n)).collect();
-    let script = format!("for n in {}; do [ -n \"$(dnf -q {opts} repoquery \"$n\" 2>/dev/null)\" ] || echo \"$n\"; done", quoted.join(" "));
+    let script = format!(
+        "for n in {}; do case $n in *.rpm) [ -f \"$n\" ] || echo \"$n\";; \
+         *) [ -n \"$(dnf -q {opts} repoquery \"$n\" 2>/dev/null)\" ] || echo \"$n\";; esac; done",
+        quoted.join(" ")
+    );
     let out = sh(ctx, &script, None).await?;
     let missing: Vec<String> = text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect();
     if out.rc != 0 || !missing.is_empty() {
@@ -140,6 +151,10 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     if names.is_empty() {
         bail!("dnf: name is required");
     }
+    let all = names == ["*"];
+    if all && state != "latest" {
+        bail!("dnf: name '*' is only meaningful with state: latest (upgrade everything)");
+    }
     let mut opts = dnf_options(&a)?;
     if state == "absent" && a.bool("autoremove", false)? {
         opts += " --setopt=clean_requirements_on_remove=True";
@@ -153,17 +168,30 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let mut upgrade = vec![];
     let mut remove = vec![];
     let (mut before, mut after) = (String::new(), String::new());
-    for n in &names {
-        let have = plan.installed.get(n);
+    // `name: '*'` with latest: every package check-update names (sorted for a stable diff).
+    let targets: Vec<String> = if all {
+        let mut t: Vec<String> = plan.outdated.keys().cloned().collect();
+        t.sort();
+        t
+    } else {
+        names.clone()
+    };
+    for n in &targets {
+        let have = plan.installed.get(n).map(String::as_str).or(all.then_some("installed"));
         let list = match (state, have) {
             ("absent", Some(_)) => &mut remove,
             ("present" | "latest", None) => &mut install,
-            ("latest", Some(_)) if plan.outdated.contains(n) => &mut upgrade,
+            ("latest", Some(_)) if plan.outdated.contains_key(n) => &mut upgrade,
             _ => continue,
         };
         list.push(n.clone());
-        before += &format!("{n}: {}\n", have.map(String::as_str).unwrap_or("absent"));
-        after += &format!("{n}: {}\n", if state == "absent" { "absent" } else if have.is_some() { "upgraded" } else { "installed" });
+        let new = match (state, plan.outdated.get(n)) {
+            ("absent", _) => "absent",
+            (_, Some(v)) => v.as_str(),
+            _ => "installed",
+        };
+        before += &format!("{n}: {}\n", have.unwrap_or("absent"));
+        after += &format!("{n}: {new}\n");
     }
     let mut r = ModuleResult::default();
     if install.is_empty() && upgrade.is_empty() && remove.is_empty() {
