@@ -400,3 +400,38 @@ fn meta_end_host_and_end_play() {
     assert_eq!(read(&p.host_dir("h1").join("play2")), "two");
     assert_eq!(read(&p.host_dir("h2").join("play2")), "two");
 }
+
+/// serial from a template (extra vars), the free strategy inside each batch, and `meta: end_batch`
+/// (ends the batch; the next batch still runs).
+#[test]
+fn serial_templated_free_and_end_batch() {
+    let p = Project::local(&["h1", "h2", "h3", "h4", "h5"]);
+    std::fs::create_dir_all(p.path("hosts")).unwrap();
+    p.write(
+        "site.yml",
+        r#"- hosts: web
+  gather_facts: false
+  strategy: free
+  serial: "{{ batch }}"
+  tasks:
+    - name: a
+      shell: echo "{{ inventory_hostname }} a {{ ansible_play_batch | join(',') }}" >> {{ work }}/log
+    - meta: end_batch
+    - name: b
+      shell: echo "{{ inventory_hostname }} b" >> {{ work }}/log
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &["-e", "batch=2"]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    let mut got: Vec<String> = read(&p.path("hosts/log")).lines().map(str::to_string).collect();
+    got[..2].sort();
+    got[2..4].sort();
+    assert_eq!(got, ["h1 a h1,h2", "h2 a h1,h2", "h3 a h3,h4", "h4 a h3,h4", "h5 a h5"]);
+    assert_eq!(doc["recap"].as_object().unwrap().len(), 5);
+    // A template that does not render to a batch size is an error for the play's hosts.
+    let (code, doc, err) = p.cli_json("site.yml", &["-e", "batch=lots"]);
+    assert_eq!(code, 2, "{err}");
+    let serial: Vec<_> = doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "serial").collect();
+    assert_eq!(serial.len(), 5, "{doc:#}");
+    assert!(serial[0]["msg"].as_str().unwrap().contains("found `lots`"), "{doc:#}");
+}

@@ -166,6 +166,7 @@ impl Executor {
                             let mut st = self.hosts[h].lock();
                             st.status = HostStatus::Failed;
                             st.stats.failed += 1;
+                            st.seen = true;
                         }
                         self.report_simple(&prt, "serial", &self.hosts[h].name, crate::output::Status::Failed, &e);
                     }
