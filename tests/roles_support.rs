@@ -243,3 +243,42 @@ pub fn apply_twice_with_check(playbook: &str, inventory: &Path, extra: &[String]
     assert_eq!(second.changed(), Vec::<String>::new(), "{playbook}: the second run must change nothing");
     first
 }
+
+impl Lab {
+    /// Grow VM `i`'s disk to `gib` GiB while it runs (QMP block_resize on the lab's drive `disk0`),
+    /// then its root partition and ext4 file system, for roles that install GBs (cuda).
+    pub fn grow_disk(&self, i: usize, gib: u64) {
+        use std::io::{BufRead, BufReader, Write};
+        let state: Value = serde_json::from_slice(&std::fs::read(self.dir.path().join("lab.json")).expect("lab.json")).expect("lab.json is JSON");
+        let qmp = state["vms"][i]["qmp"].as_str().expect("qmp socket in lab.json").to_string();
+        let sock = std::os::unix::net::UnixStream::connect(&qmp).unwrap_or_else(|e| panic!("QMP {qmp}: {e}"));
+        sock.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = sock.try_clone().unwrap();
+        let mut r = BufReader::new(sock);
+        let mut greeting = String::new();
+        r.read_line(&mut greeting).unwrap();
+        // one reply per command; events ({"event": ...}) in between are skipped
+        let mut call = |cmd: Value| {
+            writeln!(w, "{cmd}").unwrap();
+            loop {
+                let mut line = String::new();
+                assert!(r.read_line(&mut line).unwrap() > 0, "QMP closed");
+                let v: Value = serde_json::from_str(&line).unwrap();
+                if v.get("return").is_some() {
+                    return;
+                }
+                assert!(v.get("error").is_none(), "QMP {cmd}: {v}");
+            }
+        };
+        call(serde_json::json!({"execute": "qmp_capabilities"}));
+        call(serde_json::json!({"execute": "block_resize", "arguments": {"device": "disk0", "size": gib << 30}}));
+        // sfdisk (package fdisk) rewrites the last partition's end; partx tells the kernel
+        self.sh(
+            i,
+            "set -e; dev=$(findmnt -no SOURCE /); disk=/dev/$(lsblk -no pkname \"$dev\"); part=${dev##*[!0-9]}
+             command -v sfdisk >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fdisk >/dev/null; }
+             echo ', +' | sfdisk -q --no-reread --no-tell-kernel -N \"$part\" \"$disk\"
+             partx -u \"$disk\"; resize2fs \"$dev\" >/dev/null 2>&1",
+        );
+    }
+}
