@@ -390,4 +390,12 @@ fn delegate_to_runs_over_the_delegates_connection() {
     assert_eq!((addr, port), h3_server);
     assert_eq!(c1, c2);
     assert_ne!(c1, client_ports[0], "not the inventory host's connection");
+    // Results say where the task ran (JSON `delegated_to`, human `[host1 -> host3]`).
+    let delegated: Vec<&serde_json::Value> = doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "delegated").collect();
+    assert_eq!(delegated.len(), 2);
+    assert!(delegated.iter().all(|r| r["delegated_to"] == "host3"), "{doc:#}");
+    assert!(doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "own").all(|r| r.get("delegated_to").is_none()));
+    let (code, out, err) = p.cli("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[host1 -> host3]") && out.contains(&format!("[host2 -> {}]", h3.address)), "{out}");
 }

@@ -90,13 +90,23 @@ impl Executor {
         Ok(c)
     }
 
+    /// The delegate's name for output (None: the task ran on its own host).
+    pub fn target_name(&self, t: &Target) -> Option<String> {
+        match t {
+            Target::Own => None,
+            Target::Local => Some("localhost".into()),
+            Target::Host(d) => Some(self.hosts[*d].name.clone()),
+            Target::Adhoc(n) => Some(n.clone()),
+        }
+    }
+
     /// `delegate_facts: true`: facts the task set belong to the delegated inventory host.
-    pub fn delegate_facts(&self, task: &Task, h: usize, ctx: &Map<String, Value>, facts: &mut Map<String, Value>) {
-        if !task.delegate_facts || facts.is_empty() {
+    pub fn delegate_facts(&self, target: &Target, facts: &mut Map<String, Value>) {
+        if facts.is_empty() {
             return;
         }
-        if let Ok(Target::Host(d)) = self.delegate_target(task, h, ctx) {
-            let mut st = self.hosts[d].lock();
+        if let Target::Host(d) = target {
+            let mut st = self.hosts[*d].lock();
             for (k, v) in std::mem::take(facts) {
                 st.facts.insert(k, v);
             }

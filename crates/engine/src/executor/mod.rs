@@ -283,7 +283,7 @@ impl Executor {
     }
 
     pub fn report_simple(&self, prt: &PlayRt, task: &str, host: &str, status: crate::output::Status, msg: &str) {
-        let ev = crate::output::Event { play: &prt.play.name, task, module: task, host, status, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false };
+        let ev = crate::output::Event { play: &prt.play.name, task, module: task, host, status, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false, delegated: None };
         self.out.event(Some(task), &ev);
     }
 
@@ -506,7 +506,7 @@ impl Executor {
             st.status = HostStatus::Failed;
         }
         let name = task.display_name();
-        let ev = crate::output::Event { play: &prt.play.name, task: &name, module: task.module_name(), host: &self.hosts[h].name, status: crate::output::Status::Failed, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false };
+        let ev = crate::output::Event { play: &prt.play.name, task: &name, module: task.module_name(), host: &self.hosts[h].name, status: crate::output::Status::Failed, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false, delegated: None };
         self.out.event(prt.free.then_some(name.as_str()), &ev);
     }
 

@@ -23,6 +23,8 @@ pub struct ItemOutcome {
     pub data: Map<String, Value>,
     /// set_fact / include_vars results to store on the host
     pub set_facts: Map<String, Value>,
+    /// `delegate_to`: the host the task ran on, when not the task's own host
+    pub delegated: Option<String>,
 }
 
 impl ItemOutcome {
@@ -32,14 +34,14 @@ impl ItemOutcome {
         data.insert("failed".into(), Value::Bool(true));
         data.insert("changed".into(), Value::Bool(false));
         data.insert("msg".into(), Value::String(msg.clone()));
-        ItemOutcome { status: Status::Failed, msg, diff: vec![], data, set_facts: Map::new() }
+        ItemOutcome { status: Status::Failed, msg, diff: vec![], data, set_facts: Map::new(), delegated: None }
     }
     pub fn skipped() -> Self {
         let mut data = Map::new();
         data.insert("changed".into(), Value::Bool(false));
         data.insert("skipped".into(), Value::Bool(true));
         data.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
-        ItemOutcome { status: Status::Skipped, msg: String::new(), diff: vec![], data, set_facts: Map::new() }
+        ItemOutcome { status: Status::Skipped, msg: String::new(), diff: vec![], data, set_facts: Map::new(), delegated: None }
     }
     pub fn from_module(r: ModuleResult) -> Self {
         let status = if r.failed {
@@ -60,14 +62,14 @@ impl ItemOutcome {
         if !r.msg.is_empty() {
             data.insert("msg".into(), Value::String(r.msg.clone()));
         }
-        ItemOutcome { status, msg: r.msg, diff: r.diff, data, set_facts: Map::new() }
+        ItemOutcome { status, msg: r.msg, diff: r.diff, data, set_facts: Map::new(), delegated: None }
     }
     pub fn ok(changed: bool, msg: impl Into<String>, data: Map<String, Value>) -> Self {
         let msg = msg.into();
         let mut data = data;
         data.insert("changed".into(), Value::Bool(changed));
         data.insert("failed".into(), Value::Bool(false));
-        ItemOutcome { status: if changed { Status::Changed } else { Status::Ok }, msg, diff: vec![], data, set_facts: Map::new() }
+        ItemOutcome { status: if changed { Status::Changed } else { Status::Ok }, msg, diff: vec![], data, set_facts: Map::new(), delegated: None }
     }
 }
 
@@ -131,7 +133,7 @@ impl Executor {
             };
             let label = if task.no_log { "None".to_string() } else { label };
             let msg = if task.no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
-            let ev = Event { play: &prt.play.name, task: &task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false };
+            let ev = Event { play: &prt.play.name, task: &task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false, delegated: r.delegated.as_deref() };
             self.out.event(header, &ev);
             any_changed |= r.status == Status::Changed;
             any_failed |= r.status == Status::Failed;
@@ -161,7 +163,7 @@ impl Executor {
         } else {
             Status::Ok
         };
-        ItemOutcome { status, msg: msg.into(), diff: diffs, data, set_facts: Map::new() }
+        ItemOutcome { status, msg: msg.into(), diff: diffs, data, set_facts: Map::new(), delegated: None }
     }
 
     /// One module run with until/retries, changed_when and failed_when.
@@ -260,7 +262,12 @@ impl Executor {
     async fn exec_once(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
         let mut o = self.exec_module(prt, task, module, args, h, ctx).await;
         if task.delegate_to.is_some() {
-            self.delegate_facts(task, h, ctx, &mut o.set_facts);
+            if let Ok(target) = self.delegate_target(task, h, ctx) {
+                o.delegated = self.target_name(&target);
+                if task.delegate_facts {
+                    self.delegate_facts(&target, &mut o.set_facts);
+                }
+            }
         }
         o
     }
@@ -429,6 +436,7 @@ impl Executor {
             data: (!task.no_log).then_some(&o.data),
             ignored,
             loop_summary: looped,
+            delegated: o.delegated.as_deref(),
         };
         self.out.event(header, &ev);
     }

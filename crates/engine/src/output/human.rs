@@ -20,6 +20,11 @@ pub fn event(ev: &Event, verbose: u8, show_diff: bool) {
         }
     }
     let item = ev.item.as_ref().map(|i| format!(" => (item={i})")).unwrap_or_default();
+    // Ansible's `[host -> delegate]`
+    let host = match ev.delegated {
+        Some(d) => format!("{} -> {d}", ev.host),
+        None => ev.host.to_string(),
+    };
     let data_json = || {
         let mut m = ev.data.cloned().unwrap_or_default();
         if !ev.msg.is_empty() {
@@ -31,25 +36,25 @@ pub fn event(ev: &Event, verbose: u8, show_diff: bool) {
         Status::Failed => {
             let word = if ev.item.is_some() { "failed" } else { "fatal" };
             let item = ev.item.as_ref().map(|i| format!(" (item={i})")).unwrap_or_default();
-            let _ = writeln!(out, "{word}: [{}]{item}: FAILED! => {}", ev.host, compact(ev));
+            let _ = writeln!(out, "{word}: [{}]{item}: FAILED! => {}", host, compact(ev));
             if ev.ignored {
                 let _ = writeln!(out, "...ignoring");
             }
         }
         Status::Unreachable => {
-            let _ = writeln!(out, "fatal: [{}]: UNREACHABLE! => {}", ev.host, compact(ev));
+            let _ = writeln!(out, "fatal: [{}]: UNREACHABLE! => {}", host, compact(ev));
         }
         Status::Skipped => {
-            let _ = writeln!(out, "skipping: [{}]{item}", ev.host);
+            let _ = writeln!(out, "skipping: [{}]{item}", host);
         }
         Status::Ok | Status::Changed => {
             let word = ev.status.word();
             if ev.module == "debug" {
-                let _ = writeln!(out, "{word}: [{}]{item} => {}", ev.host, debug_body(ev));
+                let _ = writeln!(out, "{word}: [{}]{item} => {}", host, debug_body(ev));
             } else if verbose > 0 {
-                let _ = writeln!(out, "{word}: [{}]{item} => {}", ev.host, data_json());
+                let _ = writeln!(out, "{word}: [{}]{item} => {}", host, data_json());
             } else {
-                let _ = writeln!(out, "{word}: [{}]{item}", ev.host);
+                let _ = writeln!(out, "{word}: [{}]{item}", host);
             }
         }
     }

@@ -13,6 +13,9 @@ pub struct JsonResult {
     pub msg: String,
     pub diff: Vec<Diff>,
     pub ignored: bool,
+    /// `delegate_to`: the host the task ran on instead
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
 }
 
 impl JsonResult {
@@ -26,6 +29,7 @@ impl JsonResult {
             msg: ev.msg.to_string(),
             diff: ev.diff.to_vec(),
             ignored: ev.ignored,
+            delegated_to: ev.delegated.map(str::to_string),
         }
     }
 }

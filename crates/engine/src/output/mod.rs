@@ -53,6 +53,8 @@ pub struct Event<'a> {
     pub ignored: bool,
     /// A loop's summary event (items were already printed)
     pub loop_summary: bool,
+    /// `delegate_to`: where the task ran instead (shown as `[host -> delegate]`)
+    pub delegated: Option<&'a str>,
 }
 
 pub struct Output {
