@@ -123,11 +123,12 @@ async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, la
 }
 
 /// Check mode cannot let dnf resolve the transaction, but it can refuse what dnf would refuse:
-/// names no enabled repository provides (and .rpm files that do not exist).
+/// names no enabled repository provides (and .rpm files that do not exist; groups and URLs are
+/// left to the real run).
 async fn unavailable(ctx: &ModuleCtx<'_>, names: &[String], opts: &str) -> Result<Result<(), ModuleResult>> {
     let quoted: Vec<String> = names.iter().map(|n| q(n)).collect();
     let script = format!(
-        "for n in {}; do case $n in *.rpm) [ -f \"$n\" ] || echo \"$n\";; \
+        "for n in {}; do case $n in @*|*://*) ;; *.rpm) [ -f \"$n\" ] || echo \"$n\";; \
          *) [ -n \"$(dnf -q {opts} repoquery \"$n\" 2>/dev/null)\" ] || echo \"$n\";; esac; done",
         quoted.join(" ")
     );
