@@ -130,4 +130,8 @@ fn play_control_keywords() {
     expect_error(&p, "site.yml", 6, Some(7), "`hostname`");
     p.write("site.yml", &with_header("", "    - group_by: {parents: x}\n"));
     expect_error(&p, "site.yml", 6, Some(7), "`key`");
+    p.write("site.yml", &with_header("", "    - local_action: {src: x}\n"));
+    expect_error(&p, "site.yml", 6, Some(21), "`module:`");
+    p.write("site.yml", &with_header("", "    - action: copyy src=a dest=b\n"));
+    expect_error(&p, "site.yml", 6, Some(15), "`copyy`");
 }

@@ -343,6 +343,12 @@ fn delegate_to_runs_over_the_delegates_connection() {
       shell: echo "$SSH_CONNECTION" > {{{{ work }}}}/adhoc-{{{{ inventory_hostname }}}}
       delegate_to: "{addr}"
       vars: {{ansible_port: {port}}}
+    - name: local action
+      local_action: command touch {{{{ work }}}}/local-{{{{ inventory_hostname }}}}
+    - name: action keyword
+      action:
+        module: shell
+        cmd: echo "$SSH_CONNECTION" > {{{{ work }}}}/action-{{{{ inventory_hostname }}}}
 - hosts: host3
   gather_facts: false
   tasks:
@@ -395,6 +401,12 @@ fn delegate_to_runs_over_the_delegates_connection() {
     assert_eq!(delegated.len(), 2);
     assert!(delegated.iter().all(|r| r["delegated_to"] == "host3"), "{doc:#}");
     assert!(doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "own").all(|r| r.get("delegated_to").is_none()));
+    // local_action = delegate_to localhost; action: runs on the host itself.
+    assert!(statuses(&doc, "local action").len() == 2 && doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "local action").all(|r| r["delegated_to"] == "localhost"));
+    assert!(p.path("hosts/local-host1").exists() && p.path("hosts/local-host2").exists());
+    let a1 = read(&p.path("hosts/action-host1"));
+    let (_, addr, port) = ssh_conn(&a1.split_whitespace().collect::<Vec<_>>());
+    assert_eq!((addr, port), (fleet.hosts[0].address.clone(), fleet.hosts[0].port.to_string()), "action: ran on host1 itself");
     let (code, out, err) = p.cli("site.yml", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("[host1 -> host3]") && out.contains(&format!("[host2 -> {}]", h3.address)), "{out}");

@@ -187,10 +187,21 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     let entries = map_entries(n, "a task")?;
     // Find the action: block, a module, or an include/import.
     let mut action: Option<(&str, &Origin, &Node, String)> = None;
+    // `action:`/`local_action:` carry the module name inside their value.
+    let mut action_args: Option<Value> = None;
     let mut is_block = false;
     for (k, ko, v) in &entries {
         if *k == "block" {
             is_block = true;
+            continue;
+        }
+        if matches!(*k, "action" | "local_action") {
+            if let Some((prev, ..)) = action {
+                return Err(err_at(ko, format!("conflicting action statements: `{prev}` and `{k}` in one task")));
+            }
+            let (canon, args) = action_value(k, v)?;
+            action = Some((k, ko, v, canon));
+            action_args = Some(args);
             continue;
         }
         if TASK_KEYWORDS.contains(k) {
@@ -262,6 +273,12 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     }
     if let Some(x) = get("delegate_to") {
         own.delegate_to = Some(str_of(x)?);
+    }
+    if action.as_ref().is_some_and(|a| a.0 == "local_action") {
+        if get("delegate_to").is_some() {
+            return Err(err_at(&n.origin, "`local_action` and `delegate_to` in one task"));
+        }
+        own.delegate_to = Some("localhost".into());
     }
     if let Some(x) = get("delegate_facts") {
         own.delegate_facts = bool_of(x)?;
@@ -349,7 +366,10 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
 
     let (key, key_origin, argnode, canon) = action.unwrap();
     let _ = key;
-    let args = merge_args(&canon, argnode, get("args"))?;
+    let args = match action_args {
+        Some(a) => merge_value(&canon, a, &argnode.origin, get("args"))?,
+        None => merge_args(&canon, argnode, get("args"))?,
+    };
     match canon.as_str() {
         "import_tasks" | "include_tasks" => {
             let file = include_file_arg(&args, key_origin)?;
@@ -415,9 +435,36 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     }
 }
 
+/// `action: copy src=a dest=b` / `local_action: {module: copy, src: a}`: the module (canonical) and
+/// its arguments.
+fn action_value(key: &str, n: &Node) -> Result<(String, Value), ConfigError> {
+    let (module, args) = match n.to_value() {
+        Value::String(s) => {
+            let s = s.trim_start();
+            let (m, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            (m.to_string(), Value::String(rest.trim().to_string()))
+        }
+        Value::Object(mut m) => match m.remove("module") {
+            Some(Value::String(name)) => (name, Value::Object(m)),
+            _ => return Err(err_at(&n.origin, format!("`{key}` as a mapping needs `module:`"))),
+        },
+        _ => return Err(err_at(&n.origin, format!("`{key}` must be a string (`module args`) or a mapping with `module:`"))),
+    };
+    let canon = canonical_module(&module).ok_or_else(|| err_at(&n.origin, format!("unknown module `{module}` in `{key}`")))?;
+    let args = match args {
+        Value::String(s) if s.is_empty() => Value::Null,
+        other => other,
+    };
+    Ok((canon, args))
+}
+
 /// Module arguments: a mapping, a free-form string (`command: ls -l`), or `k=v` pairs; plus `args:`.
 pub fn merge_args(module: &str, n: &Node, extra: Option<&Node>) -> Result<Value, ConfigError> {
-    let mut m = match n.to_value() {
+    merge_value(module, n.to_value(), &n.origin, extra)
+}
+
+fn merge_value(module: &str, v: Value, origin: &Origin, extra: Option<&Node>) -> Result<Value, ConfigError> {
+    let mut m = match v {
         Value::Object(m) => m,
         Value::Null => Map::new(),
         Value::String(s) => parse_free_form(module, &s),
@@ -427,7 +474,7 @@ pub fn merge_args(module: &str, n: &Node, extra: Option<&Node>) -> Result<Value,
                 m.insert("file".into(), Value::String(other.to_string()));
                 m
             } else {
-                return Err(err_at(&n.origin, format!("arguments of `{module}` must be a mapping or a string")));
+                return Err(err_at(origin, format!("arguments of `{module}` must be a mapping or a string")));
             }
         }
     };
