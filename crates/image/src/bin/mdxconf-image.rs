@@ -1,6 +1,7 @@
 //! `mdxconf image ...` / `mdxconf lab ...` without the rest of the workspace: the same CLI code
-//! (mdxconf_image::cli) behind a minimal parser, for benchmarks and debugging this crate alone.
-//!   cargo run -p mdxconf-image --example mdxconf-image -- image build images/debian12-server.yaml
+//! (mdxconf_image::cli) and exit path as `mdxconf`, behind a minimal parser — for this crate's
+//! process-level tests (Ctrl-C, --on-error keep), benchmarks and debugging.
+//!   cargo run -p mdxconf-image --bin mdxconf-image -- image build images/debian12-server.yaml
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -22,11 +23,5 @@ fn main() {
         Cmd::Image(a) => mdxconf_image::cli::run_image(a),
         Cmd::Lab(a) => mdxconf_image::cli::run_lab(a),
     };
-    match r {
-        Ok(c) => std::process::exit(c),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(2);
-        }
-    }
+    mdxconf_config::error::exit_with(r);
 }
