@@ -1,5 +1,7 @@
 //! The executor: plays over hosts with a forks limit. Strategy `linear` (each task on all hosts
 //! before the next, Ansible's default) or `free` (each host runs through the play on its own).
+//! With `serial`, each batch of hosts runs the whole play (tasks and handlers) before the next; a
+//! batch that failed entirely, `any_errors_fatal` or `max_fail_percentage` end the run (see `failures`).
 pub mod batches;
 pub mod conditions;
 pub mod connect;
