@@ -416,17 +416,27 @@ fn serial_templated_free_and_end_batch() {
   tasks:
     - name: a
       shell: echo "{{ inventory_hostname }} a {{ ansible_play_batch | join(',') }}" >> {{ work }}/log
+# linear: every host of the batch reaches end_batch (under free the first one there ends the batch)
+- hosts: web
+  gather_facts: false
+  serial: 3
+  tasks:
+    - name: c
+      shell: echo "{{ inventory_hostname }} c" >> {{ work }}/log
     - meta: end_batch
-    - name: b
-      shell: echo "{{ inventory_hostname }} b" >> {{ work }}/log
+    - name: d
+      shell: echo "{{ inventory_hostname }} d" >> {{ work }}/log
 "#,
     );
     let (code, doc, err) = p.cli_json("site.yml", &["-e", "batch=2"]);
     assert_eq!(code, 0, "{err}\n{doc:#}");
     let mut got: Vec<String> = read(&p.path("hosts/log")).lines().map(str::to_string).collect();
+    assert_eq!(got.len(), 10, "{got:?}");
     got[..2].sort();
     got[2..4].sort();
-    assert_eq!(got, ["h1 a h1,h2", "h2 a h1,h2", "h3 a h3,h4", "h4 a h3,h4", "h5 a h5"]);
+    got[5..8].sort();
+    got[8..].sort();
+    assert_eq!(got, ["h1 a h1,h2", "h2 a h1,h2", "h3 a h3,h4", "h4 a h3,h4", "h5 a h5", "h1 c", "h2 c", "h3 c", "h4 c", "h5 c"]);
     assert_eq!(doc["recap"].as_object().unwrap().len(), 5);
     // A template that does not render to a batch size is an error for the play's hosts.
     let (code, doc, err) = p.cli_json("site.yml", &["-e", "batch=lots"]);
