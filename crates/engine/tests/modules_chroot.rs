@@ -44,6 +44,15 @@ async fn apt_install_remove_and_package() {
     assert!(c.failed, "check mode should predict the failure");
     let r = h.run("apt", json!({"name": "mdxconf-no-such-package"}), false).await;
     assert!(r.failed);
+    // a package only a source added in this run provides (debian_nonfree + nvidia_driver in --check):
+    // with the cache update pending, check mode predicts the install instead of failing on the old lists
+    let repo = json!({"repo": "deb http://deb.debian.org/debian bookworm non-free", "filename": "nonfree"});
+    assert!(h.ok("apt_repository", repo.clone(), true).await.changed);
+    let c = h.run("apt", json!({"name": "unrar", "install_recommends": false}), true).await;
+    assert!(c.failed, "no update pending: the simulation's failure is the prediction");
+    let c = h.ok("apt", json!({"name": "unrar", "install_recommends": false, "update_cache": true}), true).await;
+    assert!(c.changed && c.data["cache_updated"] == true);
+    assert!(!dir.join("etc/apt/sources.list.d/nonfree.list").exists(), "check mode wrote the source");
 }
 
 #[tokio::test]
