@@ -124,6 +124,33 @@ fn become_environment_and_failures() {
     assert_eq!(fail["module"], "command");
 }
 
+/// become_user is templated (the jupyterlab role runs pip as "{{ jupyterlab_user }}"; it reached
+/// sudo verbatim: "sudo: unknown user {{ jupyterlab_user }}").
+#[test]
+fn become_user_from_a_variable() {
+    let p = Project::sshd(1);
+    p.write(
+        "site.yml",
+        r#"- hosts: web
+  gather_facts: false
+  become: true
+  vars:
+    run_as: nobody
+  tasks:
+    - name: who
+      command: id -un
+      become_user: "{{ run_as }}"
+      register: who
+    - assert:
+        that: who.stdout == 'nobody'
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    let who = doc["results"].as_array().unwrap().iter().find(|r| r["task"] == "who").unwrap();
+    assert_eq!(who["status"], "changed", "{who:#}");
+}
+
 #[test]
 fn gather_facts_and_include_vars_by_distribution() {
     let p = Project::sshd(2);

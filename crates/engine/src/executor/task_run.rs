@@ -304,6 +304,15 @@ impl Executor {
         let become_user = become_on.then(|| {
             task.become_user.clone().or_else(|| prt.play.become_user.clone()).or_else(|| ctx.get("ansible_become_user").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| "root".into())
         });
+        // `become_user: "{{ some_user }}"` is a template like any keyword (roles pass the user as a variable)
+        let become_user = match become_user {
+            Some(u) if u.contains("{{") || u.contains("{%") => match self.templater.render_value_in(&Value::String(u), &cval, &task.origin) {
+                Ok(Value::String(s)) => Some(s),
+                Ok(v) => Some(v.to_string()),
+                Err(e) => return ItemOutcome::failed(e.to_string()),
+            },
+            other => other,
+        };
         let env = match self.environment(task, &cval) {
             Ok(e) => e,
             Err(e) => return ItemOutcome::failed(e),
