@@ -1,19 +1,32 @@
-//! Commands inside a guest over its forwarded SSH port, using the OpenSSH client with the build's own
-//! key and known_hosts file (never the user's ~/.ssh/known_hosts: forwarded ports are reused).
+//! Commands inside a guest over its forwarded SSH port, through mdxconf-transport (russh, the engine's
+//! transport): one connection per guest, one channel per command, the build's own key and known_hosts
+//! file (never the user's ~/.ssh: forwarded ports are reused). No ssh client process is involved, so
+//! nothing outlives an interrupted build.
 use crate::qemu::Vm;
 use anyhow::{bail, Context, Result};
+use mdxconf_transport::{Connection, HostKeyPolicy, SshTarget};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-#[derive(Debug, Clone)]
+/// Seconds for TCP connect + SSH handshake + authentication (an emulated guest under load is slow).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
 pub struct Guest {
     pub port: u16,
     pub user: String,
     pub key: PathBuf,
     pub known_hosts: PathBuf,
+    /// The shared connection, opened on first use and re-opened after the guest rebooted.
+    conn: Arc<tokio::sync::Mutex<Option<Arc<dyn Connection>>>>,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest").field("port", &self.port).field("user", &self.user).field("key", &self.key).field("known_hosts", &self.known_hosts).finish()
+    }
 }
 
 pub struct Output {
@@ -23,44 +36,47 @@ pub struct Output {
 }
 
 impl Guest {
-    fn base_cmd(&self, connect_timeout: u64) -> Command {
-        let mut c = Command::new("ssh");
-        c.args(["-p", &self.port.to_string(), "-i"]).arg(&self.key);
-        c.args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "LogLevel=ERROR"]);
-        c.arg("-o").arg(format!("UserKnownHostsFile={}", self.known_hosts.display()));
-        c.arg("-o").arg(format!("ConnectTimeout={connect_timeout}"));
-        c.args(["-o", "ServerAliveInterval=15", "-F", "/dev/null"]);
-        // one TCP+SSH handshake per guest, not per command (each costs seconds on an emulated guest)
-        c.args(["-o", "ControlMaster=auto", "-o", "ControlPersist=30"]).arg("-o").arg(format!("ControlPath={}", self.control_path().display()));
-        c.arg(format!("{}@127.0.0.1", self.user));
-        c.kill_on_drop(true);
-        c
+    pub fn new(port: u16, user: &str, key: PathBuf, known_hosts: PathBuf) -> Guest {
+        Guest { port, user: user.into(), key, known_hosts, conn: Arc::default() }
     }
 
-    fn control_path(&self) -> PathBuf {
-        std::env::temp_dir().join(format!("mdxconf-ssh-{}-{}", std::process::id(), self.port))
+    fn target(&self) -> Result<SshTarget> {
+        Ok(SshTarget {
+            name: format!("127.0.0.1:{}", self.port),
+            address: Some("127.0.0.1".into()),
+            port: Some(self.port),
+            user: Some(self.user.clone()),
+            identity_files: vec![self.key.clone()],
+            ssh_config: Some(identities_only_config(&self.key)?),
+            known_hosts: Some(self.known_hosts.clone()),
+            host_key_policy: HostKeyPolicy::AcceptNew,
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            ..Default::default()
+        })
     }
 
-    /// Stop the shared SSH connection (no ssh process is left behind).
-    pub async fn close(&self) {
-        let mut c = Command::new("ssh");
-        c.arg("-o").arg(format!("ControlPath={}", self.control_path().display()));
-        c.args(["-O", "exit", "-p", &self.port.to_string(), "-F", "/dev/null"]).arg(format!("{}@127.0.0.1", self.user));
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let _ = c.status().await;
-    }
-
-    /// Run a shell command; returns its output whatever the exit code (rc 255 = SSH failure).
-    pub async fn exec(&self, cmd: &str, stdin: Option<&[u8]>) -> Result<Output> {
-        let mut c = self.base_cmd(10);
-        c.arg(cmd).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().context("running ssh (is openssh-client installed?)")?;
-        if let (Some(data), Some(mut si)) = (stdin, child.stdin.take()) {
-            si.write_all(data).await?;
-            drop(si);
+    async fn connection(&self) -> Result<Arc<dyn Connection>> {
+        let mut c = self.conn.lock().await;
+        if let Some(conn) = c.as_ref() {
+            return Ok(conn.clone());
         }
-        let out = child.wait_with_output().await?;
-        Ok(Output { rc: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
+        let conn = mdxconf_transport::connect_ssh(&self.target()?).await?;
+        *c = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drop the connection (the next command opens a new one).
+    pub async fn close(&self) {
+        if let Some(c) = self.conn.lock().await.take() {
+            c.close().await;
+        }
+    }
+
+    /// Run a shell command; returns its output whatever the exit code. Err = SSH failure.
+    pub async fn exec(&self, cmd: &str, stdin: Option<&[u8]>) -> Result<Output> {
+        let conn = self.connection().await?;
+        let out = conn.exec(cmd, stdin.map(<[u8]>::to_vec)).await?;
+        Ok(Output { rc: out.rc, stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
     }
 
     /// Run a command that must succeed; returns stdout.
@@ -85,7 +101,9 @@ impl Guest {
 
     /// Wait until SSH answers and `identity_check` (a command whose stdout must equal `expect`) passes.
     /// Fails at once if QEMU exits. The identity check keeps an installer's own sshd (or any other
-    /// system) from being taken for the built one.
+    /// system) from being taken for the built one; until it passes, the host key is not pinned (the
+    /// build's known_hosts is emptied before each try), so an installer's key seen first cannot lock
+    /// out the installed system. From then on the key is checked for the rest of the build.
     pub async fn wait_ready(&self, vm: &mut Vm, timeout: Duration, identity_check: &str, expect: &str) -> Result<Duration> {
         let start = Instant::now();
         let mut last = String::new();
@@ -96,20 +114,44 @@ impl Guest {
             if start.elapsed() > timeout {
                 bail!("SSH on 127.0.0.1:{} did not become ready within {}s (last error: {})\n--- serial console (last lines) ---\n{}", self.port, timeout.as_secs(), last.trim(), crate::qemu::serial::tail(&vm.spec.serial_path(), 20));
             }
-            match self.exec(identity_check, None).await {
+            let _ = std::fs::remove_file(&self.known_hosts);
+            // QEMU dying is noticed at once even while an attempt waits for its connect timeout
+            let attempt = async {
+                let r = self.exec(identity_check, None).await;
+                if !matches!(&r, Ok(o) if o.rc == 0 && o.stdout.trim() == expect.trim()) {
+                    self.close().await;
+                }
+                r
+            };
+            let r = tokio::select! {
+                r = attempt => r,
+                _ = vm.wait_exited() => continue,
+            };
+            match r {
                 Ok(o) if o.rc == 0 && o.stdout.trim() == expect.trim() => return Ok(start.elapsed()),
                 Ok(o) if o.rc == 0 => {
                     last = format!("reachable, but identity check `{identity_check}` printed `{}`, expected `{expect}` (not the built system yet)", o.stdout.trim());
                 }
-                Ok(o) => last = o.stderr,
-                Err(e) => last = e.to_string(),
+                Ok(o) => last = format!("identity check exited {}: {}", o.rc, o.stderr.trim()),
+                Err(e) => last = format!("{e:#}"),
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
 }
 
-/// Wait for SSH without a Vm handle (lab VMs started earlier); `alive` tells whether QEMU still runs.
+/// An ssh_config next to the key saying `IdentitiesOnly yes`: only the build's key is offered, never
+/// agent keys (each failed key counts against the guest sshd's MaxAuthTries), and ~/.ssh/config is not read.
+fn identities_only_config(key: &Path) -> Result<PathBuf> {
+    let p = PathBuf::from(format!("{}.ssh_config", key.display()));
+    let text = "# written by mdxconf: connections to build/lab VMs offer only this key\nHost *\n    IdentitiesOnly yes\n";
+    if std::fs::read_to_string(&p).ok().as_deref() != Some(text) {
+        crate::util::write_atomic(&p, text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(p)
+}
+
+/// Wait for SSH without a Vm handle (lab VMs started earlier); fails once QEMU (`pid`) is gone.
 pub async fn wait_ssh_pid(g: &Guest, pid: i32, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     let mut last = String::new();
@@ -123,7 +165,10 @@ pub async fn wait_ssh_pid(g: &Guest, pid: i32, timeout: Duration) -> Result<()> 
         match g.exec("true", None).await {
             Ok(o) if o.rc == 0 => return Ok(()),
             Ok(o) => last = o.stderr,
-            Err(e) => last = e.to_string(),
+            Err(e) => {
+                last = format!("{e:#}");
+                g.close().await;
+            }
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }

@@ -49,6 +49,28 @@ async fn debian12_build_cache_role_and_lab() {
     assert_eq!(stage_info["full-backing-filename"].as_str().map(std::path::PathBuf::from), Some(first.entry.stage()), "variant overlays the base's stage disk");
     assert!(variant.record.provision.is_some(), "provision summary recorded");
 
+    // 3b. the same variant with other outputs, description and VM size: the disk is not rebuilt (outputs
+    // are not part of its cache key) and the new output is produced from the cached disk
+    let moved = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::fixtures().join("debian12-role.yaml")).unwrap();
+    let text = text
+        .replace("base: ../../../../images/debian12-server.yaml", &format!("base: {}", def.display()))
+        .replace("outputs: [qcow2]", "outputs: [raw]\ndescription: same disk, other outputs")
+        .replace("cpus: 2", "cpus: 1");
+    assert!(text.contains("outputs: [raw]") && text.contains(&def.display().to_string()), "fixture changed shape: {text}");
+    std::fs::write(moved.path().join("debian12-role.yaml"), text).unwrap();
+    let mut o = opts(out.path());
+    o.roles_path = vec![common::fixtures().join("roles")];
+    let variant_mtime = std::fs::metadata(variant.entry.image()).unwrap().modified().unwrap();
+    let again = build(&moved.path().join("debian12-role.yaml"), &o).await.expect("variant with other outputs");
+    assert!(again.cached, "changing outputs/description/cpus must not rebuild the disk");
+    assert_eq!(again.entry.dir, variant.entry.dir);
+    assert_eq!(std::fs::metadata(again.entry.image()).unwrap().modified().unwrap(), variant_mtime);
+    let raw = out.path().join("debian12-role-test.raw");
+    assert_eq!(again.outputs, vec![raw.clone()]);
+    assert_eq!(std::fs::metadata(&raw).unwrap().len(), 8 << 30, "raw output of the cached disk");
+    let _ = std::fs::remove_file(&raw);
+
     // 4. lab of 2 from the variant (booted by its own GRUB, key via systemd credential)
     let lab_dir = tempfile::tempdir().unwrap();
     let up = mdxconf_image::lab::UpOptions {
@@ -70,7 +92,7 @@ async fn debian12_build_cache_role_and_lab() {
     let result = async {
         let mut host_keys = vec![];
         for (i, v) in state.vms.iter().enumerate() {
-            let g = Guest { port: v.ssh_port, user: "root".into(), key: state.key.clone(), known_hosts: state.known_hosts.clone() };
+            let g = Guest::new(v.ssh_port, "root", state.key.clone(), state.known_hosts.clone());
             let marker = g.run("cat /etc/mdxconf-image-test").await?;
             anyhow::ensure!(marker.contains("provisioned by mdxconf image build") && marker.contains("distribution=Debian"), "role result: {marker}");
             // generalized: fresh machine-id and host keys per VM, no build key, no build id

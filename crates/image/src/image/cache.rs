@@ -10,8 +10,9 @@
 //!   keys/build_ed25519                key the build VMs accept (removed from images by generalize)
 //!   iso/<sha256>.iso                  verified installer ISOs
 //!
-//! The key hashes every input of the build, so an unchanged definition is never rebuilt and a changed
-//! one never reuses a stale disk.
+//! The key hashes every input that changes the disk, so an unchanged definition is never rebuilt, a
+//! changed one never reuses a stale disk, and a change that only concerns outputs (formats, the
+//! description, the OVA's CPU/memory) reuses the cached disk and only writes the missing outputs.
 use super::definition::{Definition, Source};
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -50,6 +51,30 @@ impl Cache {
     pub fn iso_path(&self, sha256: &str) -> PathBuf {
         self.root.join("iso").join(format!("{}.iso", sha256.to_ascii_lowercase()))
     }
+    /// Exclusive right to build `name` in this cache, held until dropped: a second `mdxconf image build` of
+    /// the same image waits here instead of deleting the first one's partial directory, then finds its
+    /// result in the cache. A flock on the image's directory itself, so no lock file is left behind.
+    pub async fn lock_name(&self, name: &str) -> Result<NameLock> {
+        use std::os::fd::AsRawFd;
+        let dir = self.root.join("images").join(name);
+        std::fs::create_dir_all(&dir)?;
+        let f = std::fs::File::open(&dir)?;
+        let mut told = false;
+        loop {
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(NameLock { _dir: f });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(anyhow::anyhow!("locking {}: {err}", dir.display()));
+            }
+            if !told {
+                eprintln!("{name}: another build of this image is running on {}; waiting for it", self.root.display());
+                told = true;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
     /// The newest complete build of `name`.
     pub fn latest(&self, name: &str) -> Option<Entry> {
         let key = std::fs::read_to_string(self.root.join("images").join(name).join("latest")).ok()?;
@@ -76,6 +101,11 @@ impl Cache {
         out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.dir.cmp(&b.1.dir)));
         out
     }
+}
+
+/// See [`Cache::lock_name`].
+pub struct NameLock {
+    _dir: std::fs::File,
 }
 
 #[derive(Debug, Clone)]
@@ -133,43 +163,139 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Cache key of a definition: hash of pipeline version, mdxconf version, the definition text, the
-/// installer inputs (ISO sha256, netboot kernel/initrd, served files), the roles' files, and the
-/// base's key for overlays.
+/// What of a definition goes into the key: only what changes the disk. Not hashed: `description`,
+/// `outputs` (produced from the cached disk), `cpus`/`memory` (the build VM's size; the OVA's
+/// hardware section is stamped separately, see outputs.rs), `ssh_timeout`, and how `base` is spelled
+/// (the base's own key stands for it).
+fn disk_inputs(def: &Definition) -> serde_json::Value {
+    serde_json::json!({
+        // rootfs images get their hostname from it
+        "name": def.name,
+        "source": def.source,
+        "disk_size": super::definition::parse_size(&def.disk_size),
+        "firmware": def.firmware,
+        "roles": def.roles,
+        "vars": def.vars,
+        "generalize": def.generalize,
+    })
+}
+
+/// JSON with every object's keys sorted (serde_json keeps YAML order here: reordering keys in a
+/// definition must not rebuild).
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Cache key of a definition: hash of pipeline version, mdxconf version, the definition's
+/// disk-relevant fields (see `disk_inputs`), the installer inputs (ISO sha256, netboot kernel/initrd,
+/// served files), the roles' files, and the base's key for overlays.
 pub fn compute_key(def: &Definition, base_key: Option<&str>, role_dirs: &[PathBuf]) -> String {
     let mut h = Sha256::new();
     h.update(PIPELINE_VERSION.as_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(def.text.as_bytes());
+    h.update(canonical(&disk_inputs(def)).to_string().as_bytes());
     if let Some(b) = base_key {
         h.update(b"base:");
         h.update(b.as_bytes());
     }
-    match &def.source {
-        Some(Source::Installer(i)) => {
-            if let Some(iso) = &i.iso {
-                h.update(iso.sha256.to_ascii_lowercase().as_bytes());
-            }
-            if let Some(nb) = &i.netboot {
-                if let Some((k, initrd)) = super::installer::netboot_files(nb) {
-                    h.update(std::fs::read(k).unwrap_or_default());
-                    h.update(std::fs::read(initrd).unwrap_or_default());
-                }
-            }
-            for f in i.http_files.values() {
-                h.update(std::fs::read(def.dir().join(f)).unwrap_or_default());
+    if let Some(Source::Installer(i)) = &def.source {
+        // the ISO's sha256 is in `source`; the files it names are hashed by content
+        if let Some(nb) = &i.netboot {
+            if let Some((k, initrd)) = super::installer::netboot_files(nb) {
+                h.update(std::fs::read(k).unwrap_or_default());
+                h.update(std::fs::read(initrd).unwrap_or_default());
             }
         }
-        Some(Source::Rootfs(r)) => {
-            // the package list is in the definition text; the mirror snapshot is not pinned (Debian
-            // point releases change packages): use --force to pick up updates.
-            h.update(r.packages.join(",").as_bytes());
+        for f in i.http_files.values() {
+            h.update(std::fs::read(def.dir().join(f)).unwrap_or_default());
         }
-        None => {}
     }
+    // rootfs: the package list is in `source`; the mirror snapshot is not pinned (Debian point
+    // releases change packages): use --force to pick up updates.
     for d in role_dirs {
         h.update(d.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
         hash_dir(&mut h, d);
     }
     hex::encode(h.finalize())[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "name: t
+description: first
+source:
+  rootfs:
+    suite: bookworm
+    mirror: http://deb.debian.org/debian
+    packages: [sudo, less]
+disk_size: 8G
+cpus: 2
+memory: 1024
+roles:
+  - role: r
+    vars: {a: 1, b: two}
+outputs: [qcow2]
+ssh_timeout: 600
+";
+
+    fn key_of(text: &str, base: Option<&str>, roles: &[PathBuf]) -> String {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.yaml");
+        std::fs::write(&p, text).unwrap();
+        compute_key(&Definition::load(&p).unwrap(), base, roles)
+    }
+
+    #[test]
+    fn fields_that_do_not_change_the_disk_keep_the_key() {
+        let k = key_of(BASE, None, &[]);
+        for (what, text) in [
+            ("outputs", BASE.replace("outputs: [qcow2]", "outputs: [qcow2, raw, ova]")),
+            ("description", BASE.replace("description: first", "description: second")),
+            ("cpus/memory", BASE.replace("cpus: 2", "cpus: 4").replace("memory: 1024", "memory: 4096")),
+            ("ssh_timeout", BASE.replace("ssh_timeout: 600", "ssh_timeout: 60")),
+            ("comments", format!("# a comment\n{BASE}")),
+            ("key order in vars", BASE.replace("{a: 1, b: two}", "{b: two, a: 1}")),
+            ("same size spelled differently", BASE.replace("8G", "8192M")),
+        ] {
+            assert_eq!(key_of(&text, None, &[]), k, "{what} must not change the cache key");
+        }
+    }
+
+    #[test]
+    fn fields_that_change_the_disk_change_the_key() {
+        let k = key_of(BASE, None, &[]);
+        for (what, text) in [
+            ("a package", BASE.replace("[sudo, less]", "[sudo, less, curl]")),
+            ("the suite", BASE.replace("bookworm", "trixie")),
+            ("disk size", BASE.replace("8G", "9G")),
+            ("a role var", BASE.replace("a: 1", "a: 2")),
+            ("the name (hostname)", BASE.replace("name: t", "name: u")),
+            ("generalize steps", format!("{BASE}generalize: [machine_id]\n")),
+            ("play vars", format!("{BASE}vars: {{x: 1}}\n")),
+        ] {
+            assert_ne!(key_of(&text, None, &[]), k, "{what} must change the cache key");
+        }
+        assert_ne!(key_of(BASE, Some("aaaa"), &[]), key_of(BASE, Some("bbbb"), &[]), "the base's key");
+    }
+
+    #[test]
+    fn role_files_are_part_of_the_key() {
+        let d = tempfile::tempdir().unwrap();
+        let role = d.path().join("r");
+        std::fs::create_dir_all(role.join("tasks")).unwrap();
+        std::fs::write(role.join("tasks/main.yml"), "- debug: msg=one\n").unwrap();
+        let k1 = key_of(BASE, None, std::slice::from_ref(&role));
+        std::fs::write(role.join("tasks/main.yml"), "- debug: msg=two\n").unwrap();
+        assert_ne!(key_of(BASE, None, std::slice::from_ref(&role)), k1);
+    }
 }

@@ -232,10 +232,6 @@ impl Definition {
             return Err(err_at(path, &o, format!("disk_size `{disk_size}` is not a size like 8G or 512M")));
         }
         let firmware: Firmware = get("firmware").map(|n| de(n, path, "firmware (bios or efi)")).transpose()?.unwrap_or_default();
-        if let (Some(Source::Rootfs(_)), Firmware::Efi) = (&source, firmware) {
-            let o = get("firmware").map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
-            return Err(err_at(path, &o, "rootfs sources are built with a BIOS (MBR + GRUB) disk; firmware: efi needs an installer source"));
-        }
         if let Some(Source::Installer(i)) = &source {
             let o = get("source").map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
             if i.iso.is_none() == i.netboot.is_none() {

@@ -118,6 +118,7 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
     let roles = role_dirs(def, opts)?;
     let key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
     let entry = cache.entry(&def.name, &key);
+    let _lock = cache.lock_name(&def.name).await?;
     if entry.is_complete() && !force {
         let record: BuildRecord = serde_json::from_slice(&std::fs::read(entry.record())?).context("reading the cached build record")?;
         if !opts.quiet {
@@ -225,7 +226,7 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
             st.done();
             direct_boot = Some(DirectBoot { kernel: disk.kernel, initrd: Some(disk.initrd), append: format!("root=UUID={} ro console=ttyS0,115200n8", disk.root_uuid) });
             bootloader_needed = true;
-            rec.inputs["rootfs_packages"] = serde_json::json!(rootfs::REQUIRED_PACKAGES.iter().map(|s| s.to_string()).chain(src.packages.iter().cloned()).collect::<Vec<_>>());
+            rec.inputs["rootfs_packages"] = serde_json::json!(rootfs::required_packages(def.firmware).iter().map(|s| s.to_string()).chain(src.packages.iter().cloned()).collect::<Vec<_>>());
         }
         (Some(Source::Installer(src)), _) => {
             crate::proc::output(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&stage).arg(&def.disk_size)).await?;
@@ -257,7 +258,7 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
     let st = log.stage("boot and wait for SSH");
     let mut vm = Vm::start(spec).await?;
     log.info(format!("build VM started (pid {}), SSH forwarded from 127.0.0.1:{}; serial console: {}", vm.pid(), ssh_port.port, vm.spec.serial_path().display()));
-    let g = Guest { port: ssh_port.port, user: "root".into(), key: cache.build_key_path(), known_hosts: dir.join("known_hosts") };
+    let g = Guest::new(ssh_port.port, "root", cache.build_key_path(), dir.join("known_hosts"));
     let r = provision_and_generalize(def, &mut vm, &g, st, &expect_id, &build_id, bootloader_needed, dir, log, &mut rec, roles, opts).await;
     g.close().await;
     match r {
@@ -304,8 +305,9 @@ async fn provision_and_generalize(
     log.info(format!("SSH ready after {:.1}s, identity {expect_id} confirmed", waited.as_secs_f64()));
     g.run(&format!("echo {} > /etc/mdxconf-build-id", crate::guest::shell_quote(build_id))).await?;
     if bootloader_needed {
-        let st = log.stage("install bootloader (GRUB, BIOS)");
-        let out = g.run(rootfs::INSTALL_BOOTLOADER).await?;
+        let (what, script) = rootfs::install_bootloader(def.firmware);
+        let st = log.stage(what);
+        let out = g.run(script).await?;
         log.info(out.trim());
         st.done();
     }

@@ -1,5 +1,7 @@
 //! Outputs of a build: a standalone qcow2 (backing chain flattened), a raw disk, and an OVA for vSphere
-//! through mdxconf_ova::export_ova. Written atomically; skipped when already produced from this cache key.
+//! through mdxconf_ova::export_ova. Written atomically; skipped when already produced from this cache key
+//! (a `<file>.cache-key` stamp next to each output). Outputs are not part of the disk's cache key: a
+//! definition whose outputs changed is a cache hit, and only the missing outputs are written here.
 use super::cache::Entry;
 use super::definition::{Definition, Output};
 use super::record::{BuildRecord, OutputRecord};
@@ -62,7 +64,9 @@ pub async fn write(def: &Definition, entry: &Entry, rec: &mut BuildRecord, opts:
             }
             Output::Ova => {
                 let p = out_dir.join(format!("{}.ova", def.name));
-                if !up_to_date(&p, &key) {
+                // the OVA's hardware section comes from the definition, not from the cached disk
+                let ova_key = format!("{key} cpus={} memory={} firmware={:?} os={}", def.cpus, def.memory, def.firmware, vsphere_os_type(def));
+                if !up_to_date(&p, &ova_key) {
                     let mut spec = mdxconf_ova::ExportSpec::new(qcow2.clone(), &def.name, p.clone());
                     spec.format = mdxconf_ova::InputFormat::Qcow2;
                     spec.os_type = vsphere_os_type(def).into();
@@ -74,7 +78,7 @@ pub async fn write(def: &Definition, entry: &Entry, rec: &mut BuildRecord, opts:
                     };
                     spec.progress = !opts.quiet;
                     tokio::task::spawn_blocking(move || mdxconf_ova::export_ova(&spec)).await?.context("OVA export")?;
-                    std::fs::write(stamp(&p), &key)?;
+                    std::fs::write(stamp(&p), &ova_key)?;
                 }
                 (p, "written".to_string())
             }

@@ -157,7 +157,7 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
         }
         let mut set = tokio::task::JoinSet::new();
         for v in &state.vms {
-            let g = Guest { port: v.ssh_port, user: "root".into(), key: key.clone(), known_hosts: known_hosts.clone() };
+            let g = Guest::new(v.ssh_port, "root", key.clone(), known_hosts.clone());
             let v = v.clone();
             let timeout = o.ssh_timeout;
             set.spawn(async move {

@@ -223,6 +223,11 @@ impl Vm {
         }
     }
 
+    /// Resolves when QEMU has exited (cancel-safe: for `select!` against a slow operation).
+    pub async fn wait_exited(&mut self) {
+        let _ = self.proc.wait().await;
+    }
+
     /// Wait for QEMU to exit on its own (installer powering off), up to `timeout`.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         tokio::time::timeout(timeout, self.proc.wait()).await.ok().and_then(|r| r.ok())
