@@ -2,7 +2,11 @@
 //! every installed kernel, and nvcc from the cuda role compiles and links a .cu file.
 //! Both go through `--check` (exact prediction), a real run and a second run with 0 changed.
 //!
-//! Heavy under TCG (DKMS compile of the NVIDIA module, ~1.5 GB of CUDA packages):
+//! Heavy under TCG (DKMS compile of the NVIDIA module for two kernels, ~1.6 GB of CUDA packages
+//! unpacked to ~5 GB): on a 2-core host at load ~27 neither finished within an hour (2026-11-25:
+//! lab up 5 min, cuda --check 33 s, cuda download ~20 min then unpacking at ~5 min per large
+//! library; nvidia --check 2 min, the second kernel's initramfs alone >45 min before INITRD=No).
+//! Not for a 90-minute CI under TCG; run them where KVM works:
 //! cargo test --test roles_gpu -- --ignored --nocapture --test-threads 1
 #[path = "roles_support.rs"]
 mod support;
