@@ -151,6 +151,30 @@ fn become_user_from_a_variable() {
     assert_eq!(who["status"], "changed", "{who:#}");
 }
 
+/// Files above 1 MiB go over in several commands (a single large stdin write hung now and then under
+/// load); the result must be byte-identical, atomic (no stage left behind) and carry the mode.
+#[test]
+fn large_copy_in_chunks() {
+    let p = Project::sshd(1);
+    // not a multiple of the chunk size, and not text
+    let data: Vec<u8> = (0..3_500_123u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(p.path("big.bin"), &data).unwrap();
+    p.write("site.yml", &format!("- hosts: web\n  gather_facts: false\n  tasks:\n    - copy: {{src: {}, dest: \"{{{{ work }}}}/sub/big.bin\", mode: \"0640\"}}\n", p.path("big.bin").display()));
+    std::fs::create_dir_all(p.path("hosts/sub")).unwrap();
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    let dest = p.path("hosts/sub/big.bin");
+    assert!(std::fs::read(&dest).unwrap() == data, "copied content differs");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777, 0o640);
+    let left: Vec<_> = std::fs::read_dir(p.path("hosts/sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // and again: nothing to do
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["recap"]["host1"]["changed"], 0, "{doc:#}");
+}
+
 #[test]
 fn gather_facts_and_include_vars_by_distribution() {
     let p = Project::sshd(2);

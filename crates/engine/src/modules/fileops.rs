@@ -365,6 +365,11 @@ pub enum WriteOutcome {
 /// Script writing stdin to `info.path` atomically. Ownership/mode come from `attrs`, else from the existing
 /// file, else the umask default; `validate` runs on the temp file, so a failure leaves the original untouched.
 pub fn write_script(info: &FileInfo, o: &WriteOpts) -> Result<String> {
+    write_script_from(info, o, None)
+}
+
+/// `write_script`, the content coming from `stage` (a file on the host, removed afterwards) instead of stdin.
+fn write_script_from(info: &FileInfo, o: &WriteOpts, stage: Option<&str>) -> Result<String> {
     if let Some(v) = o.validate {
         if !v.contains("%s") {
             bail!("validate must contain %s (the file to check): {v}");
@@ -376,7 +381,13 @@ pub fn write_script(info: &FileInfo, o: &WriteOpts) -> Result<String> {
     if o.mkdir_parent {
         s += &format!("mkdir -p -- {}\n", q(&parent_of(&info.path)));
     }
-    s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\"' EXIT\ncat > \"$tmp\"\n";
+    match stage {
+        None => s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\"' EXIT\ncat > \"$tmp\"\n",
+        Some(st) => {
+            s += &format!("st={}\n", q(st));
+            s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\" \"$st\"' EXIT\ncat -- \"$st\" > \"$tmp\"\nrm -f -- \"$st\"\n";
+        }
+    }
     let existing = info.kind == Kind::File;
     match (&o.attrs.owner, existing) {
         (Some(u), _) => s += &format!("chown -- {} \"$tmp\"\n", q(u)),
@@ -427,8 +438,32 @@ pub fn final_mode(info: &FileInfo, attrs: &Attrs) -> u32 {
     }
 }
 
+/// Content above this goes over in several commands, each below OpenSSH's 2 MiB initial channel window:
+/// a write that had to wait for window adjustments hung now and then under load (role lab: copying a
+/// 10 MB wheel to two TCG guests at once left both `cat`s waiting for stdin and the controller idle).
+const STDIN_CHUNK: usize = 1 << 20;
+
 pub async fn write(ctx: &ModuleCtx<'_>, info: &FileInfo, content: Vec<u8>, o: &WriteOpts<'_>) -> Result<WriteOutcome> {
-    let out = sh(ctx, &write_script(info, o)?, Some(content)).await?;
+    let out = if content.len() <= STDIN_CHUNK {
+        sh(ctx, &write_script(info, o)?, Some(content)).await?
+    } else {
+        let dir = parent_of(&info.path);
+        let stage = format!("{dir}/.mdxconf-stage.{}", unique_suffix());
+        for (i, chunk) in content.chunks(STDIN_CHUNK).enumerate() {
+            let script = if i == 0 {
+                let mkdir = if o.mkdir_parent { format!("mkdir -p -- {} && ", q(&dir)) } else { String::new() };
+                format!("{mkdir}(umask 077; set -C; cat > {})", q(&stage))
+            } else {
+                format!("cat >> {}", q(&stage))
+            };
+            let out = sh(ctx, &script, Some(chunk.to_vec())).await?;
+            if out.rc != 0 {
+                let _ = sh(ctx, &format!("rm -f -- {}", q(&stage)), None).await;
+                bail!("writing {} failed (rc={}): {}", info.path, out.rc, text(&out.stderr).trim());
+            }
+        }
+        sh(ctx, &write_script_from(info, o, Some(&stage))?, None).await?
+    };
     let so = text(&out.stdout);
     if out.rc == 97 {
         let kv = super::util::kv(&so);
