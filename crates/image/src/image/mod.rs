@@ -101,7 +101,8 @@ fn role_dirs(def: &Definition, opts: &BuildOptions) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    Ok(out)
+    // roles they include by name change the disk too
+    Ok(provision::with_referenced_roles(&out, &search))
 }
 
 /// line:col of the first occurrence of `needle` in `text` (1-based), for errors about values.
