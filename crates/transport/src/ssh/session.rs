@@ -26,6 +26,16 @@ pub(crate) struct SshSession {
     _upstream: Option<Arc<SshSession>>,
 }
 
+/// russh's defaults (1 GiB each way, one hour). MDXCONF_SSH_REKEY_BYTES lowers the byte limits so
+/// tests can make key re-exchanges happen in the middle of transfers.
+fn rekey_limits() -> russh::Limits {
+    let d = russh::Limits::default();
+    match std::env::var("MDXCONF_SSH_REKEY_BYTES").ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0) {
+        Some(n) => russh::Limits::new(n.min(1 << 30), n.min(1 << 30), d.rekey_time_limit),
+        None => d,
+    }
+}
+
 /// Put the host key types already in known_hosts first, so the server proves itself with a key we
 /// can verify (OpenSSH does the same). Host certificates are asked for only when an
 /// `@cert-authority` line covers the host: russh advertises certificate algorithms ahead of plain
@@ -48,6 +58,7 @@ fn client_config(ep: &Endpoint) -> Arc<client::Config> {
         keepalive_max: 3,
         inactivity_timeout: None,
         nodelay: true,
+        limits: rekey_limits(),
         ..Default::default()
     })
 }
