@@ -237,3 +237,43 @@ async fn no_change_runs_cost_one_exec() {
         assert_eq!(n, 1, "{m}: a no-change run took {n} execs");
     }
 }
+
+/// The jupyterlab wheelhouse copy that hung on a lab VM: a directory of 91 files from a few KB to
+/// ~10 MB (odd sizes, several over the 1 MiB stdin chunk) copied over one SSH connection to a
+/// real sshd with OpenSSH's default MaxSessions. A hang fails the test instead of blocking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_wheelhouse_directory_over_ssh() {
+    use mdxconf_transport::testkit::{FleetOptions, SshdFleet};
+    let fleet = SshdFleet::start_with(FleetOptions { extra_sshd_config: "MaxSessions 10\n".into(), ..Default::default() }).unwrap();
+    let conn = mdxconf_transport::connect_ssh(&fleet.target(0)).await.unwrap();
+    let mut h = Host::with_conn(conn);
+    let role = tempfile::tempdir().unwrap();
+    let src = role.path().join("files/wheelhouse");
+    fs::create_dir_all(&src).unwrap();
+    let mut want = Vec::new();
+    for i in 0..91usize {
+        let len = match i % 10 {
+            0 => 10 * 1024 * 1024 - 977 - i,
+            4 => 1024 * 1024 + 12_345 + i,
+            7 => 2 * 1024 * 1024 + 32_769 + i,
+            _ => 3_000 + (i * 7919) % 300_000,
+        };
+        let mut x = (i as u32).wrapping_mul(2_654_435_761) | 1;
+        let data: Vec<u8> = (0..len).map(|_| { x ^= x << 13; x ^= x >> 17; x ^= x << 5; x as u8 }).collect();
+        let name = format!("pkg{i}-1.0-py3-none-any.whl");
+        fs::write(src.join(&name), &data).unwrap();
+        want.push((name, data));
+    }
+    h.search_dirs = vec![role.path().to_path_buf()];
+    let dest = fleet.dir.join("srv/wheelhouse");
+    let args = json!({"src": "wheelhouse/", "dest": format!("{}/", dest.display()), "mode": "0644"});
+    let first = tokio::time::timeout(std::time::Duration::from_secs(600), h.ok("copy", args.clone(), false))
+        .await
+        .expect("copying the wheelhouse hung");
+    assert!(first.changed);
+    for (name, data) in &want {
+        assert!(fs::read(dest.join(name)).unwrap() == *data, "{name} differs");
+    }
+    let again = tokio::time::timeout(std::time::Duration::from_secs(300), h.ok("copy", args, false)).await.expect("second run hung");
+    assert!(!again.changed, "second run changed: {:?}", again.diff.iter().map(|d| &d.path).collect::<Vec<_>>());
+}

@@ -172,3 +172,22 @@ async fn puts_across_key_reexchanges() {
     let kexes = log.matches("SSH2_MSG_KEXINIT received").count();
     assert!(kexes > 5, "expected many key re-exchanges, sshd logged {kexes}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn puts_across_server_initiated_rekeys() {
+    // Same, but sshd starts the key exchanges (KEXINIT arrives while we are sending data).
+    let fleet = SshdFleet::start_with(FleetOptions {
+        extra_sshd_config: "RekeyLimit 1M\n".into(),
+        log_level: "DEBUG1".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = fleet.dir.join("wheels");
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = connect_ssh(&fleet.target(0)).await.unwrap();
+    sequential_then_concurrent(c.clone(), &dir, 30, false).await;
+    c.close().await;
+    let log = std::fs::read_to_string(&fleet.hosts[0].log_path).unwrap();
+    let kexes = log.matches("SSH2_MSG_KEXINIT sent").count();
+    assert!(kexes > 5, "expected many key re-exchanges started by sshd, it logged {kexes}");
+}
