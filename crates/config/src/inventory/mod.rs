@@ -13,6 +13,7 @@ mod yaml_inv;
 
 pub use pyliteral::literal_eval;
 pub use range::expand_host_range;
+pub use vars_dirs::vars_for as dir_vars_for;
 
 use crate::error::ConfigError;
 use indexmap::IndexMap;
@@ -307,7 +308,8 @@ impl Inventory {
         }
     }
 
-    pub(crate) fn ensure_group(&mut self, name: &str) -> &mut Group {
+    /// The group `name`, created empty if missing (also used by `add_host`/`group_by` at run time).
+    pub fn ensure_group(&mut self, name: &str) -> &mut Group {
         self.groups.entry(name.to_string()).or_insert_with(|| Group { name: name.to_string(), ..Default::default() })
     }
 

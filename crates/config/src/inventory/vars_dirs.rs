@@ -21,8 +21,9 @@ pub fn load(inv: &mut Inventory, dir: &Path, layer: usize) -> Result<(), ConfigE
     Ok(())
 }
 
-/// The merged variables for `name` inside `base` (None if there is nothing for it).
-fn vars_for(base: &Path, name: &str) -> Result<Option<Map<String, Value>>, ConfigError> {
+/// The merged variables for `name` inside `base` (None if there is nothing for it). Also used for groups
+/// and hosts created at run time (`add_host`, `group_by`), so they read their files exactly like these.
+pub fn vars_for(base: &Path, name: &str) -> Result<Option<Map<String, Value>>, ConfigError> {
     if !base.is_dir() {
         return Ok(None);
     }

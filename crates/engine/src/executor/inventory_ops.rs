@@ -5,40 +5,9 @@
 use super::host::HostSlot;
 use super::task_run::ItemOutcome;
 use super::Executor;
-use mdxconf_config::inventory::{Group, Host, Inventory};
+use mdxconf_config::inventory::{dir_vars_for, Group, Host, Inventory};
 use serde_json::{Map, Value};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-/// Variables files for `name` under a group_vars/ or host_vars/ directory: `<name>`,
-/// `<name>.yml|.yaml|.json`, or the files of a directory `<name>/` (recursively, in name order).
-fn vars_files_for(base: &Path, name: &str) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(d) else { return };
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
-            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if n.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, out);
-            } else if n.ends_with(".yml") || n.ends_with(".yaml") || n.ends_with(".json") || !n.contains('.') {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let plain = base.join(name);
-    if plain.is_dir() {
-        walk(&plain, &mut out);
-    } else if plain.is_file() {
-        out.push(plain);
-    }
-    out.extend(["yml", "yaml", "json"].iter().map(|e| base.join(format!("{name}.{e}"))).filter(|f| f.is_file()));
-    out
-}
 
 /// `name`, `name:port`, `[v6addr]:port` (Ansible's parse_address, without ranges).
 fn split_host_port(s: &str) -> (String, Option<u16>) {
@@ -70,17 +39,17 @@ fn name_list(v: &Value) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The group `name`, created if missing (then `changed` is set).
 fn ensure_group<'a>(inv: &'a mut Inventory, name: &str, changed: &mut bool) -> &'a mut Group {
     if !inv.groups.contains_key(name) {
         *changed = true;
     }
-    inv.groups.entry(name.to_string()).or_insert_with(|| Group { name: name.to_string(), ..Default::default() })
+    inv.ensure_group(name)
 }
 
 /// Put `child` under `parent` (false if it already was).
 fn link(inv: &mut Inventory, parent: &str, child: &str) -> bool {
-    let mut dummy = false;
-    let p = ensure_group(inv, parent, &mut dummy);
+    let p = inv.ensure_group(parent);
     if p.children.iter().any(|c| c == child) {
         return false;
     }
@@ -90,8 +59,7 @@ fn link(inv: &mut Inventory, parent: &str, child: &str) -> bool {
 
 /// Add `host` to `group` (false if already a direct member); keeps `ungrouped` right.
 fn join(inv: &mut Inventory, host: &str, group: &str) -> bool {
-    let mut dummy = false;
-    let g = ensure_group(inv, group, &mut dummy);
+    let g = inv.ensure_group(group);
     if g.hosts.iter().any(|h| h == host) {
         return false;
     }
@@ -125,15 +93,9 @@ impl Executor {
     fn dir_vars(&self, kind: &str, name: &str) -> Result<Vec<(usize, Map<String, Value>)>, String> {
         let mut out = Vec::new();
         for (layer, dir) in self.vars_dirs.iter().enumerate() {
-            let files = vars_files_for(&dir.join(kind), name);
-            if files.is_empty() {
-                continue;
+            if let Some(m) = dir_vars_for(&dir.join(kind), name).map_err(|e| e.to_string())? {
+                out.push((layer, m));
             }
-            let mut m = Map::new();
-            for f in files {
-                m.extend(crate::playbook::load_vars_file(&f).map_err(|e| e.to_string())?);
-            }
-            out.push((layer, m));
         }
         Ok(out)
     }
