@@ -11,6 +11,11 @@ fn log_lines(p: &Project) -> Vec<Vec<String>> {
     read(&p.path("hosts/log")).lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
 }
 
+/// The log's lines with their words joined by single spaces.
+fn log_entries(p: &Project) -> Vec<String> {
+    log_lines(p).iter().map(|l| l.join(" ")).collect()
+}
+
 fn mkwork(p: &Project) {
     std::fs::create_dir_all(p.path("hosts")).unwrap();
 }
@@ -114,7 +119,7 @@ fn serial_batch_that_failed_entirely_stops_the_run() {
     std::fs::remove_file(p.path("site.retry")).ok();
     let (code, doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 2, "{err}\n{doc:#}");
-    let mut got: Vec<String> = log_lines(&p).iter().map(|l| l.join(" ")).collect();
+    let mut got = log_entries(&p);
     assert_eq!(got.len(), 6, "{got:?}");
     // host2's batch, then host3+host4's batch, then the next play (hosts of one batch run in parallel)
     got[1..3].sort();
@@ -149,7 +154,7 @@ fn max_fail_percentage_per_batch() {
     p.write("site.yml", &play("49"));
     let (code, doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 2, "{err}\n{doc:#}");
-    let mut got: Vec<String> = log_lines(&p).iter().map(|l| l.join(" ")).collect();
+    let mut got = log_entries(&p);
     got.sort();
     assert_eq!(got, vec!["host1 first", "host2 first"]);
     assert_eq!(doc["recap"]["host1"]["failed"], 1);
@@ -161,7 +166,7 @@ fn max_fail_percentage_per_batch() {
     p.write("site.yml", &play("\"50%\""));
     let (code, _doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 2, "{err}");
-    let mut got: Vec<String> = log_lines(&p).iter().map(|l| l.join(" ")).collect();
+    let mut got = log_entries(&p);
     assert_eq!(got.len(), 2 + 1 + 4 + 3, "{got:?}");
     got[..2].sort();
     got[3..5].sort();
@@ -199,7 +204,7 @@ fn any_errors_fatal_stops_every_host() {
     );
     let (code, doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 2, "{err}\n{doc:#}");
-    let mut got: Vec<String> = log_lines(&p).iter().map(|l| l.join(" ")).collect();
+    let mut got = log_entries(&p);
     got.sort();
     assert_eq!(got, vec!["host1 fails", "host2 fails", "host3 fails", "host3 rescued"]);
     assert_eq!(doc["recap"]["host1"]["failed"], 0);
@@ -229,7 +234,7 @@ fn any_errors_fatal_stops_every_host() {
     );
     let (code, doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 2, "{err}\n{doc:#}");
-    let mut got: Vec<String> = log_lines(&p).iter().map(|l| l.join(" ")).collect();
+    let mut got = log_entries(&p);
     got.sort();
     assert_eq!(got, vec!["host2 fatal", "host3 fatal"]);
     assert_eq!(doc["recap"]["host3"]["failed"], 0);
