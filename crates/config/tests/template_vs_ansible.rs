@@ -192,3 +192,30 @@ fn role_templates_render_like_ansible_template_module() {
         assert_eq!(mine, expected, "{f}");
     }
 }
+
+/// `-e ldap_sudo_nopasswd=false` gives the string "false", which Jinja finds true: the role templates
+/// must read their switches through `| bool` so the string acts like the boolean (in Ansible and here).
+#[test]
+fn role_template_switches_given_as_extra_var_strings_act_like_booleans() {
+    let roles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roles");
+    let files: Vec<String> = ["ldap_sudoers/templates/ldap_sudo.j2", "ldap_client/templates/sssd.conf.j2"]
+        .iter()
+        .map(|f| roles.join(f).display().to_string())
+        .collect();
+    let t = Templater::new();
+    for (switch_value, as_string) in [(false, "false"), (true, "true")] {
+        let mut booleans = role_ctx();
+        booleans["ldap_sudo_nopasswd"] = json!(switch_value);
+        booleans["ldap_allow_cleartext_auth"] = json!(switch_value);
+        let mut strings = role_ctx();
+        strings["ldap_sudo_nopasswd"] = json!(as_string);
+        strings["ldap_allow_cleartext_auth"] = json!(as_string);
+        let theirs = ansible_run(json!({"ctx": strings, "files": files}));
+        for (f, their) in files.iter().zip(&theirs) {
+            let want = t.render_file(Path::new(f), &booleans).unwrap_or_else(|e| panic!("{e}"));
+            let mine = t.render_file(Path::new(f), &strings).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(mine, want, "{f} with the switches as the string {as_string:?}");
+            assert_eq!(their["ok"].as_str(), Some(want.as_str()), "Ansible on {f} with {as_string:?}");
+        }
+    }
+}
