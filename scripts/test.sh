@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests of every crate against real sshd, QEMU guests and validators,
 # then the module tests that need a booted systemd VM (service, hostname, live sysctl, modprobe, mount) on a
-# lab VM booted from the Debian 12 image that the image tests built.
+# lab VM booted from the Debian 12 image that the image tests built, then the role tests on a 3-VM lab
+# (tests/roles_lab.rs: every role except the GPU ones, --check prediction, second run 0 changed, functional
+# checks) on images/debian12-lab.yaml, built once into the same cache on top of that Debian 12 image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
@@ -9,3 +11,4 @@ export MDXCONF_TEST_CACHE="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
 cargo build --profile ci --workspace --bins
 cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
 scripts/test-vm-modules.sh
+MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
