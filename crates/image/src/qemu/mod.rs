@@ -103,7 +103,8 @@ impl VmSpec {
         let mut a: Vec<String> = vec![];
         let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
         push(&["-name", &self.name, "-machine", "pc", "-m", &self.memory_mb.to_string(), "-smp", &self.cpus.to_string()]);
-        push(&self.accel.qemu_args());
+        let accel = self.accel.qemu_args();
+        push(&accel.iter().map(String::as_str).collect::<Vec<_>>());
         push(&["-display", "none", "-vga", "none", "-nodefaults", "-no-user-config"]);
         push(&["-qmp", &format!("unix:{},server=on,wait=off", self.qmp_path().display())]);
         push(&["-chardev", &format!("file,id=ser0,path={}", self.serial_path().display()), "-serial", "chardev:ser0"]);
