@@ -14,6 +14,22 @@ use tokio::sync::Semaphore;
 
 /// OpenSSH's default MaxSessions is 10: more simultaneous session channels on one connection are
 /// refused, so we queue beyond that. Override with MDXCONF_SSH_MAX_SESSIONS.
+/// How long sending a command's stdin may make no progress before the exec fails
+/// (MDXCONF_SSH_STALL_TIMEOUT seconds, default 600). A remote command that stops reading, or a
+/// connection whose window never reopens, then gives a clear error instead of a run that never ends.
+fn stdin_stall_timeout() -> Duration {
+    let secs = std::env::var("MDXCONF_SSH_STALL_TIMEOUT").ok().and_then(|v| v.parse::<u64>().ok()).filter(|n| *n > 0).unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// Stdin goes out in pieces of this size, so the stall timeout measures progress, not total time.
+const STDIN_PIECE: usize = 256 * 1024;
+
+enum StdinError {
+    Ssh(russh::Error),
+    Stalled(Duration),
+}
+
 fn max_sessions() -> usize {
     std::env::var("MDXCONF_SSH_MAX_SESSIONS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(10)
 }
@@ -148,11 +164,17 @@ impl SshSession {
         let ch = self.open_channel().await?;
         let (mut rd, wr) = ch.split();
         wr.exec(true, cmd.as_bytes()).await.map_err(|e| from_russh(&e).context("exec request failed"))?;
+        let stall = stdin_stall_timeout();
         let writer = async {
             if let Some(data) = stdin {
-                wr.data(&data[..]).await?;
+                for piece in data.chunks(STDIN_PIECE) {
+                    match tokio::time::timeout(stall, wr.data(piece)).await {
+                        Ok(r) => r.map_err(StdinError::Ssh)?,
+                        Err(_) => return Err(StdinError::Stalled(stall)),
+                    }
+                }
             }
-            wr.eof().await
+            wr.eof().await.map_err(StdinError::Ssh)
         };
         let reader = async {
             let mut out = ExecOutput::default();
@@ -179,9 +201,17 @@ impl SshSession {
                 r = &mut reader => break r,
                 w = &mut writer, if !writer_done => {
                     writer_done = true;
-                    if let Err(e) = w {
+                    match w {
+                        Ok(()) => {}
                         // The command may exit without reading its input; only the exit status matters then.
-                        tracing::debug!("{}: writing stdin: {e}", self.label);
+                        Err(StdinError::Ssh(e)) => tracing::debug!("{}: writing stdin: {e}", self.label),
+                        // Dropping the channel halves closes the channel; the connection stays usable.
+                        Err(StdinError::Stalled(t)) => {
+                            return Err(Fail::new(
+                                Kind::Other,
+                                format!("sending the command's input stalled: the host accepted no data for {}s (MDXCONF_SSH_STALL_TIMEOUT)", t.as_secs()),
+                            ))
+                        }
                     }
                 }
             }
