@@ -6,7 +6,8 @@
 //! unpacked to ~5 GB): on a 2-core host at load ~27 neither finished within an hour (2026-11-25:
 //! lab up 5 min, cuda --check 33 s, cuda download ~20 min then unpacking at ~5 min per large
 //! library; nvidia --check 2 min, the second kernel's initramfs alone >45 min before INITRD=No).
-//! Not for a 90-minute CI under TCG; run them where KVM works:
+//! 2026-11-26, idle machine: cuda passed in 65 min (first run 61 min); nvidia was stopped after 50 min
+//! with DKMS still on the first kernel. Not for a 90-minute CI under TCG; run them where KVM works:
 //! cargo test --test roles_gpu -- --ignored --nocapture --test-threads 1
 #[path = "roles_support.rs"]
 mod support;
