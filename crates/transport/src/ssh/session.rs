@@ -12,8 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// OpenSSH's default MaxSessions is 10: more simultaneous session channels on one connection are
-/// refused, so we queue beyond that. Override with MDXCONF_SSH_MAX_SESSIONS.
 /// How long sending a command's stdin may make no progress before the exec fails
 /// (MDXCONF_SSH_STALL_TIMEOUT seconds, default 600). A remote command that stops reading, or a
 /// connection whose window never reopens, then gives a clear error instead of a run that never ends.
@@ -30,6 +28,8 @@ enum StdinError {
     Stalled(Duration),
 }
 
+/// OpenSSH's default MaxSessions is 10: more simultaneous session channels on one connection are
+/// refused, so we queue beyond that. Override with MDXCONF_SSH_MAX_SESSIONS.
 fn max_sessions() -> usize {
     std::env::var("MDXCONF_SSH_MAX_SESSIONS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(10)
 }
