@@ -184,6 +184,8 @@ pub async fn run(def: &Definition, boot: &InstallerBoot, disk: &Path, run_dir: &
             bail!("installer did not finish within {}s\n--- serial console ---\n{}", src.timeout, crate::qemu::serial::tail(&vm.spec.serial_path(), 30));
         }
     }
+    // looked at again: a fetch in the last poll interval before power-off counts too
+    let fetched = fetched || boot.http.requests().iter().any(|r| r.status == 200);
     if !fetched && !src.http_files.is_empty() && !src.seed_iso {
         bail!("installer exited without fetching its answers from the HTTP server\n--- serial console ---\n{}", crate::qemu::serial::tail(&vm.spec.serial_path(), 30));
     }
