@@ -155,10 +155,7 @@ pub async fn start_vm(def: &Definition, boot: &InstallerBoot, disk: &Path, run_d
     spec.cpus = def.cpus;
     spec.firmware = def.firmware;
     spec.drives.push(Drive { path: disk.into(), format: "qcow2".into() });
-    spec.cdrom = boot.cdrom.clone();
-    if let Some(seed) = &boot.seed {
-        spec.extra_args.extend(["-drive".to_string(), format!("file={},media=cdrom,readonly=on,if=ide,index=3", seed.display())]);
-    }
+    spec.cdroms.extend(boot.cdrom.iter().chain(boot.seed.iter()).cloned());
     spec.direct_boot = Some(DirectBoot { kernel: boot.kernel.clone(), initrd: Some(boot.initrd.clone()), append: boot.append.clone() });
     spec.nics.push(Nic::User { ssh_host_port: None, mac: None });
     spec.no_reboot = true;

@@ -55,7 +55,8 @@ pub struct VmSpec {
     pub accel: Accel,
     pub firmware: Firmware,
     pub drives: Vec<Drive>,
-    pub cdrom: Option<PathBuf>,
+    /// Read-only ISO images, attached in order as CD-ROMs on an AHCI (SATA) controller.
+    pub cdroms: Vec<PathBuf>,
     pub direct_boot: Option<DirectBoot>,
     pub nics: Vec<Nic>,
     /// Holds the QMP socket, serial log, stderr log, pid file and OVMF vars copy.
@@ -76,7 +77,7 @@ impl VmSpec {
             accel,
             firmware: Firmware::Bios,
             drives: vec![],
-            cdrom: None,
+            cdroms: vec![],
             direct_boot: None,
             nics: vec![],
             run_dir: run_dir.into(),
@@ -121,8 +122,14 @@ impl VmSpec {
         for (i, d) in self.drives.iter().enumerate() {
             push(&["-drive", &format!("file={},format={},if=virtio,index={i},id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]);
         }
-        if let Some(iso) = &self.cdrom {
-            push(&["-drive", &format!("file={},media=cdrom,readonly=on,if=ide", iso.display())]);
+        // AHCI, not the i440fx board's IDE: with OVMF, Linux finds no device on that IDE controller
+        // (tests/installer_iso.rs saw no sr0), and every installer kernel has the ahci driver
+        if !self.cdroms.is_empty() {
+            push(&["-device", "ahci,id=sata"]);
+        }
+        for (i, iso) in self.cdroms.iter().enumerate() {
+            push(&["-drive", &format!("file={},format=raw,if=none,id=cd{i},media=cdrom,readonly=on", iso.display())]);
+            push(&["-device", &format!("ide-cd,bus=sata.{i},drive=cd{i}")]);
         }
         if let Some(db) = &self.direct_boot {
             push(&["-kernel", &db.kernel.display().to_string(), "-append", &db.append]);
