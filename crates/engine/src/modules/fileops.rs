@@ -490,10 +490,8 @@ pub fn diff_text(b: &[u8]) -> String {
     }
 }
 
-pub fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
+/// The transport's: files are compared by the same digest on both sides.
+pub use mdxconf_transport::sha256_hex;
 
 #[cfg(test)]
 mod tests {

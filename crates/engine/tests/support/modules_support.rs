@@ -113,10 +113,9 @@ pub fn mode_of(p: &Path) -> u32 {
 /// A cached Debian 12 rootfs (`mmdebstrap --variant=apt bookworm`), copied per test run so tests never
 /// pollute the cache. The copy lives until the process exits.
 pub fn bookworm_rootfs() -> PathBuf {
-    use sha2::Digest;
     let cache = PathBuf::from("/var/tmp/mdxconf-test-cache");
     let key = "mmdebstrap --variant=apt bookworm v1";
-    let h = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    let h = mdxconf_transport::sha256_hex(key.as_bytes());
     let base = cache.join(format!("rootfs-bookworm-{}", &h[..16]));
     std::fs::create_dir_all(&cache).unwrap();
     if !base.join("bin/sh").exists() {
