@@ -57,10 +57,17 @@ pub struct Lab {
 
 impl Lab {
     pub fn up(count: usize, image: &str, memory_mib: u32) -> Lab {
+        Lab::up_with_cpus(count, image, memory_mib, 1)
+    }
+
+    /// Like `up`, with `cpus` vCPUs per VM (TCG runs them on host threads, so compiles in the
+    /// guest use both host cores).
+    pub fn up_with_cpus(count: usize, image: &str, memory_mib: u32, cpus: u32) -> Lab {
         let base = std::env::var("CARGO_TARGET_TMPDIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
         let dir = tempfile::Builder::new().prefix("roles-lab-").tempdir_in(base).unwrap();
         let mut c = mdxconf();
-        c.args(["lab", "up", &count.to_string(), "--image", image, "--memory", &memory_mib.to_string(), "--ssh-timeout", "1200", "--dir"]).arg(dir.path());
+        c.args(["lab", "up", &count.to_string(), "--image", image, "--memory", &memory_mib.to_string(), "--cpus", &cpus.to_string()]);
+        c.args(["--ssh-timeout", "1200", "--dir"]).arg(dir.path());
         let started = Instant::now();
         let up = c.output().expect("run mdxconf lab up");
         let lab_inv = dir.path().join("inventory.ini");
@@ -201,7 +208,19 @@ impl ApplyRun {
                 let s = r["status"].as_str().unwrap_or("");
                 (s.eq_ignore_ascii_case("failed") && !r["ignored"].as_bool().unwrap_or(false)) || s.eq_ignore_ascii_case("unreachable")
             })
-            .map(|r| format!("{} | {} | {}", r["host"].as_str().unwrap_or(""), r["task"].as_str().unwrap_or(""), r["msg"].as_str().unwrap_or("")))
+            .map(|r| {
+                let mut f = format!("{} | {} | {}", r["host"].as_str().unwrap_or(""), r["task"].as_str().unwrap_or(""), r["msg"].as_str().unwrap_or(""));
+                // a failed command's own words, so a failure after an hour-long run can be understood
+                for k in ["rc", "stdout", "stderr"] {
+                    match &r["result"][k] {
+                        Value::Null => {}
+                        Value::String(t) if t.is_empty() => {}
+                        Value::String(t) => f.push_str(&format!("\n  {k}: {}", t.chars().rev().take(2000).collect::<String>().chars().rev().collect::<String>())),
+                        v => f.push_str(&format!("\n  {k}: {v}")),
+                    }
+                }
+                f
+            })
             .collect();
         v.sort();
         v

@@ -122,6 +122,9 @@ fn become_environment_and_failures() {
     let fail = doc["results"].as_array().unwrap().iter().find(|r| r["task"] == "fails on host1" && r["host"] == "host1").unwrap();
     assert_eq!(fail["status"], "failed");
     assert_eq!(fail["module"], "command");
+    // the failed command's own result is in the document (rc), successful ones carry none
+    assert_eq!(fail["result"]["rc"], 1, "{fail:#}");
+    assert!(doc["results"].as_array().unwrap().iter().filter(|r| r["status"] == "ok" || r["status"] == "changed").all(|r| r.get("result").is_none()));
 }
 
 /// become_user is templated (the jupyterlab role runs pip as "{{ jupyterlab_user }}"; it reached

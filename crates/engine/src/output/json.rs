@@ -1,4 +1,4 @@
-//! `--format json`: `{"results": [{play, host, task, module, status, msg, diff}...], "recap": {...}}`.
+//! `--format json`: `{"results": [{play, host, task, module, status, msg, diff, result?}...], "recap": {...}}`.
 use super::{Event, Status};
 use crate::modules::Diff;
 use crate::run::RunSummary;
@@ -16,6 +16,10 @@ pub struct JsonResult {
     /// `delegate_to`: the host the task ran on instead
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delegated_to: Option<String>,
+    /// Failed and unreachable results only: the module's result (a command's rc, stdout, stderr, …),
+    /// so a scheduled job's log says why without a rerun
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl JsonResult {
@@ -30,6 +34,7 @@ impl JsonResult {
             diff: ev.diff.to_vec(),
             ignored: ev.ignored,
             delegated_to: ev.delegated.map(str::to_string),
+            result: matches!(ev.status, Status::Failed | Status::Unreachable).then(|| ev.data.cloned().unwrap_or_default()),
         }
     }
 }
