@@ -61,6 +61,18 @@ fn when_loop_register_until() {
         dest: "{{ dir }}/idx-{{ thing }}"
       loop: [p, q]
       loop_control: {loop_var: thing, index_var: idx}
+    - name: multi-line script (its lines must not be joined)
+      shell: |
+        for k in {{ flat | join(' ') }}; do
+          echo "$k" | grep -q y || echo "$k"
+        done
+      args:
+        chdir: "{{ dir }}"
+      register: script
+      changed_when: false
+    - name: script output
+      assert:
+        that: script.stdout_lines == ['x', 'z']
 "#),
     );
     let (code, doc, err) = p.cli_json("site.yml", &[]);

@@ -509,19 +509,31 @@ fn parse_free_form(module: &str, s: &str) -> Map<String, Value> {
     }
     let free = FREE_FORM.contains(&module);
     let mut rest = Vec::new();
-    for word in split_words(s) {
+    // byte ranges of the option words taken out of a command line
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in word_spans(s) {
+        let word = &s[start..end];
         match word.split_once('=') {
             Some((k, v)) if is_ident(k) && (!free || FREE_FORM_OPTS.contains(&k)) => {
                 m.insert(k.to_string(), Value::String(mdxconf_config::vars::unquote(v)));
+                taken.push((start, end));
             }
             _ => rest.push(word),
         }
     }
     if free {
-        // Keep the original spacing of the command part: strip extracted options only.
-        let cmd = rest.join(" ");
+        // The command keeps its own text (newlines of a `shell: |` script included): only the
+        // option words and the blanks after them are cut out.
+        let mut cmd = String::with_capacity(s.len());
+        let mut at = 0;
+        for (start, end) in taken {
+            cmd.push_str(&s[at..start]);
+            at = end + s[end..].len() - s[end..].trim_start_matches([' ', '\t']).len();
+        }
+        cmd.push_str(&s[at..]);
+        let cmd = cmd.trim();
         if !cmd.is_empty() {
-            m.insert("_raw_params".into(), Value::String(cmd));
+            m.insert("_raw_params".into(), Value::String(cmd.to_string()));
         }
     } else if !rest.is_empty() {
         m.insert("_raw_params".into(), Value::String(rest.join(" ")));
@@ -536,43 +548,39 @@ fn is_ident(k: &str) -> bool {
 }
 
 
-/// Split on whitespace outside quotes and outside `{{ }}`; quotes are kept.
-fn split_words(s: &str) -> Vec<String> {
+/// Byte ranges of the words of `s`: split on whitespace outside quotes and outside `{{ }}`
+/// (quotes stay part of the word).
+fn word_spans(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
     let mut depth = 0i32;
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut it = s.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        let next = it.peek().map(|&(_, n)| n);
+        if quote.is_none() && depth == 0 && c.is_whitespace() {
+            if let Some(b) = start.take() {
+                out.push((b, i));
+            }
+            continue;
+        }
+        start.get_or_insert(i);
         if let Some(q) = quote {
-            cur.push(c);
             if c == q {
                 quote = None;
             }
-        } else if c == '{' && chars.get(i + 1) == Some(&'{') {
+        } else if c == '{' && next == Some('{') {
             depth += 1;
-            cur.push_str("{{");
-            i += 1;
-        } else if c == '}' && chars.get(i + 1) == Some(&'}') && depth > 0 {
+            it.next();
+        } else if c == '}' && next == Some('}') && depth > 0 {
             depth -= 1;
-            cur.push_str("}}");
-            i += 1;
+            it.next();
         } else if (c == '"' || c == '\'') && depth == 0 {
             quote = Some(c);
-            cur.push(c);
-        } else if c.is_whitespace() && depth == 0 {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-        } else {
-            cur.push(c);
         }
-        i += 1;
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if let Some(b) = start {
+        out.push((b, s.len()));
     }
     out
 }
@@ -633,5 +641,18 @@ mod tests {
         assert_eq!(m["msg"], "just a message");
         assert_eq!(parse_free_form("meta", "flush_handlers")["_raw_params"], "flush_handlers");
         assert_eq!(parse_free_form("include_tasks", "other.yml")["file"], "other.yml");
+    }
+
+    /// `shell: |` scripts keep their lines: joined with spaces, a multi-line `for` loop is a syntax
+    /// error (the nvidia_driver role's "find kernels without a built module" failed so).
+    #[test]
+    fn free_form_command_keeps_its_text() {
+        let script = "for k in a b; do\n  echo \"$k\"  |  grep -q x || echo $k\ndone\n";
+        assert_eq!(parse_free_form("shell", script)["_raw_params"], script.trim());
+        let m = parse_free_form("shell", "creates=/x\nfor k in a; do\n  echo {{ item }} chdir=/tmp\ndone");
+        assert_eq!(serde_json::Value::Object(m), json!({"_raw_params": "for k in a; do\n  echo {{ item }} \ndone", "creates": "/x", "chdir": "/tmp"}));
+        let m = parse_free_form("command", "a creates=/x b\tc");
+        assert_eq!(m["_raw_params"], "a b\tc");
+        assert_eq!(parse_free_form("shell", "echo 'x  y'   {{ a  |  b }}")["_raw_params"], "echo 'x  y'   {{ a  |  b }}");
     }
 }
