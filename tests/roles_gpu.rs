@@ -7,7 +7,10 @@
 //! lab up 5 min, cuda --check 33 s, cuda download ~20 min then unpacking at ~5 min per large
 //! library; nvidia --check 2 min, the second kernel's initramfs alone >45 min before INITRD=No).
 //! 2026-11-26, idle machine: cuda passed in 65 min (first run 61 min); nvidia was stopped after 50 min
-//! with DKMS still on the first kernel. Not for a 90-minute CI under TCG; run them where KVM works:
+//! with DKMS still on the first kernel. Second nvidia run (2 vCPUs, quick_initramfs): --check 6 changes,
+//! the real run's install took 76 min (DKMS ~9 files/min per kernel, two kernels), then it failed at "find
+//! kernels without a built module" on an engine bug since fixed (a `shell: |` script's lines were joined);
+//! not yet rerun. Not for a 90-minute CI under TCG; run them where KVM works:
 //! cargo test --test roles_gpu -- --ignored --nocapture --test-threads 1
 #[path = "roles_support.rs"]
 mod support;
