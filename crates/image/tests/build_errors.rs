@@ -165,6 +165,11 @@ async fn failed_provisioning_with_default_on_error_leaves_nothing_behind() {
     eprintln!("failed build took {:.0}s: {err}", t.elapsed().as_secs_f64());
     assert!(err.contains("provisioning failed"), "{err}");
     assert!(err.contains(FAIL_IMAGE), "the error names the image: {err}");
+    // the build directory is gone, the log it names is kept outside the image's cache entries
+    let log = err.split("(log: ").nth(1).and_then(|r| r.split(')').next()).unwrap_or_else(|| panic!("no log path in: {err}"));
+    assert!(log.starts_with(&common::cache_dir().join("logs").display().to_string()), "{log}");
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("the named log {log} is readable: {e}"));
+    assert!(text.contains("build failed:") && text.contains("provisioning failed"), "{text}");
     assert_no_qemu_for(FAIL_IMAGE, None);
     assert_eq!(cache_listing(FAIL_IMAGE), before, "cache of {FAIL_IMAGE} unchanged (no partial dir, no entry, no latest)");
     assert!(dir_is_empty(out.path()), "no output written");

@@ -48,6 +48,10 @@ impl Cache {
     pub fn build_key_path(&self) -> PathBuf {
         self.root.join("keys").join("build_ed25519")
     }
+    /// The log of the last failed build of `name` with cache key `key` (its build directory is removed).
+    pub fn failed_log_path(&self, name: &str, key: &str) -> PathBuf {
+        self.root.join("logs").join(format!("{name}-{key}.failed.log"))
+    }
     pub fn iso_path(&self, sha256: &str) -> PathBuf {
         self.root.join("iso").join(format!("{}.iso", sha256.to_ascii_lowercase()))
     }

@@ -162,14 +162,23 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
         }
         Err(e) => {
             log.info(format!("build failed: {e:#}"));
+            let mut log_path = partial.join("build.log");
             if opts.on_error == OnError::Keep {
                 guard.armed = false;
                 if let Some(k) = kept {
                     eprintln!("{k}");
                 }
                 eprintln!("build directory kept: {}", partial.display());
+            } else {
+                // the build directory goes, its log stays where a scheduled rebuild's owner can read it
+                let failed = cache.failed_log_path(&def.name, &key);
+                let copied = std::fs::create_dir_all(failed.parent().unwrap()).and_then(|_| std::fs::copy(&log_path, &failed));
+                match copied {
+                    Ok(_) => log_path = failed,
+                    Err(ce) => eprintln!("warning: could not keep the build log at {}: {ce}", failed.display()),
+                }
             }
-            Err(e.context(format!("building {} failed (log: {})", def.name, partial.join("build.log").display())))
+            Err(e.context(format!("building {} failed (log: {})", def.name, log_path.display())))
         }
     }
 }

@@ -118,7 +118,8 @@ pub async fn apply(def: &Definition, g: &Guest, dir: &Path, roles: &[PathBuf], o
     let summary = mdxconf_engine::run::apply_files(&pb, &inv, &ao).await?;
     let failed = summary.failed_hosts();
     if !failed.is_empty() {
-        bail!("provisioning failed on the build VM ({}): {:?}", failed.join(", "), summary.hosts);
+        let recap: Vec<String> = summary.hosts.iter().map(|(h, s)| format!("{h}: ok={} changed={} failed={} unreachable={}", s.ok, s.changed, s.failed, s.unreachable)).collect();
+        bail!("provisioning failed on the build VM ({}): {}", failed.join(", "), recap.join("; "));
     }
     Ok(summary)
 }
