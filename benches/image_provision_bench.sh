@@ -33,30 +33,15 @@ base="$cache/images/debian12-server/$base_key/stage.qcow2"
 key="$cache/keys/build_ed25519"
 [ -f "$base" ] && [ -f "$key" ] || { echo "no cached debian12-server in $cache (build images/debian12-server.yaml first)" >&2; exit 1; }
 work=$(mktemp -d /var/tmp/mdxconf-provision-bench.XXXXXX)
-packer_pid=""
-cleanup() {
-  if [ -n "$packer_pid" ] && kill -0 "$packer_pid" 2>/dev/null; then kill -INT "$packer_pid" 2>/dev/null || true; sleep 5; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+. "$here/benches/lib.sh"
+trap 'bench_cleanup "$work"' EXIT
 
-# The role's two tasks (tests/fixtures/roles/mdxconf_image_test) and mdxconf's generalize steps
-# (crates/image/src/image/generalize.rs, Debian paths), as one shell provisioner.
+# The role's two tasks (tests/fixtures/roles/mdxconf_image_test) as a shell provisioner, followed by
+# mdxconf's generalize steps (benches/packer/generalize.sh).
 cat > "$work/provision.sh" <<'EOF'
 set -eu
 printf 'provisioned by mdxconf image build\n' > /etc/mdxconf-image-test; chmod 0644 /etc/mdxconf-image-test
 . /etc/os-release; line="distribution=${NAME%% *}"; grep -qxF "$line" /etc/mdxconf-image-test || echo "$line" >> /etc/mdxconf-image-test
-truncate -s 0 /etc/machine-id; rm -f /var/lib/dbus/machine-id; if [ -d /var/lib/dbus ]; then ln -s /etc/machine-id /var/lib/dbus/machine-id; fi
-rm -f /etc/ssh/ssh_host_*
-rm -rf /var/lib/cloud/instances /var/lib/cloud/instance
-update-grub >/dev/null 2>&1
-apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-journalctl --rotate >/dev/null 2>&1 || true; journalctl --vacuum-time=1s >/dev/null 2>&1 || true
-find /var/log -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete; find /var/log -type f -exec truncate -s 0 {} +
-rm -f /etc/mdxconf-build-id /root/.bash_history /home/*/.bash_history; rm -rf /tmp/* /var/tmp/*
-sync; fstrim -a >/dev/null 2>&1 || true
 EOF
 
 packer_once() {
@@ -87,21 +72,12 @@ packer_once() {
     "ssh_timeout": "60m",
     "shutdown_command": "rm -f /root/.ssh/authorized_keys; poweroff"
   }],
-  "provisioners": [{ "type": "shell", "script": "$work/provision.sh" }]
+  "provisioners": [{ "type": "shell", "scripts": ["$work/provision.sh", "$here/benches/packer/generalize.sh"] }]
 }
 EOF
-  packer validate "$work/packer.json" >/dev/null
-  local t0 t1 rc
-  t0=$(now)
-  set +e
-  PACKER_LOG=1 PACKER_LOG_PATH="$work/packer-$i.log" PACKER_CACHE_DIR="$work/packer_cache" packer build -color=false "$work/packer.json" > "$work/packer-stdout-$i.log" 2>&1 &
-  packer_pid=$!
-  wait "$packer_pid"; rc=$?
-  set -e
-  t1=$(now)
-  packer_pid=""
-  [ "$rc" = 0 ] || { echo "packer failed ($rc):"; tail -n 20 "$work/packer-stdout-$i.log"; exit 1; }
-  packer_times+=("$(secs "$t0" "$t1")")
+  run_packer "$work/packer.json" "$work/packer-$i"
+  [ "$packer_rc" = 0 ] || { echo "packer failed ($packer_rc):"; tail -n 20 "$work/packer-$i-stdout.log"; exit 1; }
+  packer_times+=("$packer_secs")
   packer_size=$(stat -c %s "$work/packer-out-$i/debian12-role-packer.qcow2")
   rm -rf "$work/packer-out-$i" "$work/packer_cache"
 }

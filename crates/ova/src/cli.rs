@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::input::InputFormat;
 use crate::ova::{default_mtime, export_ova, ExportSpec};
-use crate::ovf::{Controller, Firmware};
+use crate::ovf::{Controller, Firmware, VmHardware};
 use crate::verify::verify;
 
 #[derive(clap::Args, Debug)]
@@ -71,14 +71,16 @@ pub fn run_export(a: ExportArgs) -> Result<i32> {
     let spec = ExportSpec {
         disk: a.disk,
         format: a.format,
-        name: a.name,
-        os_type: a.os,
-        cpus: a.cpus,
-        memory_mib: a.memory,
-        firmware: a.firmware,
-        controller: a.controller,
-        vmx_version: a.vmx_version,
-        network: a.network,
+        vm: VmHardware {
+            name: a.name,
+            os_type: a.os,
+            cpus: a.cpus,
+            memory_mib: a.memory,
+            firmware: a.firmware,
+            controller: a.controller,
+            vmx_version: a.vmx_version,
+            network: a.network,
+        },
         output: a.output,
         mtime: a.mtime.unwrap_or_else(default_mtime),
         compression_level: a.level,

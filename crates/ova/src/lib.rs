@@ -14,4 +14,4 @@ pub mod vmdk;
 
 pub use input::InputFormat;
 pub use ova::{export_ova, ExportReport, ExportSpec};
-pub use ovf::{Controller, Firmware};
+pub use ovf::{Controller, Firmware, VmHardware};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::atomic::AtomicFile;
 use crate::input::{open_disk, InputFormat};
-use crate::ovf::{self, Controller, Firmware, OvfParams};
+use crate::ovf::{self, OvfParams, VmHardware};
 use crate::pipeline::{self, PipelineOptions};
 use crate::tarfmt::{file_header, padded, BLOCK};
 use crate::vmdk::{self, writer::StreamOptimizedWriter, GRAIN_BYTES, SECTOR};
@@ -25,16 +25,7 @@ use crate::vmdk::{self, writer::StreamOptimizedWriter, GRAIN_BYTES, SECTOR};
 pub struct ExportSpec {
     pub disk: PathBuf,
     pub format: InputFormat,
-    /// VM and file base name: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 64 characters.
-    pub name: String,
-    /// vSphere guest id, e.g. `ubuntu64Guest`, `debian12_64Guest`.
-    pub os_type: String,
-    pub cpus: u32,
-    pub memory_mib: u64,
-    pub firmware: Firmware,
-    pub controller: Controller,
-    pub vmx_version: u32,
-    pub network: String,
+    pub vm: VmHardware,
     pub output: PathBuf,
     /// mtime stored in every tar header (deterministic output).
     pub mtime: u64,
@@ -52,14 +43,7 @@ impl ExportSpec {
         ExportSpec {
             disk,
             format: InputFormat::Auto,
-            name: name.to_string(),
-            os_type: "ubuntu64Guest".into(),
-            cpus: 2,
-            memory_mib: 4096,
-            firmware: Firmware::Efi,
-            controller: Controller::Pvscsi,
-            vmx_version: 19,
-            network: "VM Network".into(),
+            vm: VmHardware { name: name.to_string(), ..VmHardware::default() },
             output,
             mtime: default_mtime(),
             compression_level: 1,
@@ -128,15 +112,15 @@ fn manifest(entries: &[(&str, &str)]) -> String {
 
 pub fn export_ova(spec: &ExportSpec) -> Result<ExportReport> {
     let started = Instant::now();
-    check_name(&spec.name)?;
-    if spec.cpus == 0 || spec.memory_mib == 0 {
+    check_name(&spec.vm.name)?;
+    if spec.vm.cpus == 0 || spec.vm.memory_mib == 0 {
         bail!("cpus and memory must be at least 1");
     }
     if spec.compression_level > 9 {
         bail!("compression level must be 0-9");
     }
-    ovf::guest_os(&spec.os_type)?;
-    let (ovf_name, mf_name, vmdk_name) = member_names(&spec.name);
+    ovf::guest_os(&spec.vm.os_type)?;
+    let (ovf_name, mf_name, vmdk_name) = member_names(&spec.vm.name);
     let disk = open_disk(&spec.disk, spec.format)?;
     let capacity = disk.virtual_size().div_ceil(SECTOR) * SECTOR;
     if capacity == 0 {
@@ -147,14 +131,7 @@ pub fn export_ova(spec: &ExportSpec) -> Result<ExportReport> {
     let grains = pipeline::candidate_grains(&extents, capacity);
 
     let mut params = OvfParams {
-        name: spec.name.clone(),
-        os_type: spec.os_type.clone(),
-        cpus: spec.cpus,
-        memory_mib: spec.memory_mib,
-        firmware: spec.firmware,
-        controller: spec.controller,
-        vmx_version: spec.vmx_version,
-        network: spec.network.clone(),
+        vm: spec.vm.clone(),
         disk_file: vmdk_name.clone(),
         disk_capacity: capacity,
         disk_file_size: u64::MAX,
@@ -173,7 +150,7 @@ pub fn export_ova(spec: &ExportSpec) -> Result<ExportReport> {
     let mut file = &owned;
     file.seek(SeekFrom::Start(disk_data_at))?;
 
-    let digest: [u8; 4] = Sha256::digest(format!("{}\0{capacity}", spec.name).as_bytes())[..4].try_into().unwrap();
+    let digest: [u8; 4] = Sha256::digest(format!("{}\0{capacity}", spec.vm.name).as_bytes())[..4].try_into().unwrap();
     let cid = u32::from_le_bytes(digest);
     let descriptor = vmdk::descriptor_text(capacity_sectors, &vmdk_name, cid, "lsilogic", 4);
     let sink = HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };

@@ -43,9 +43,12 @@ pub fn guest_os(os_type: &str) -> Result<(u16, &'static str)> {
     }
 }
 
+/// The virtual machine an OVF describes: what `export_ova` is asked for and the OVF renders.
 #[derive(Debug, Clone)]
-pub struct OvfParams {
+pub struct VmHardware {
+    /// VM and file base name: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 64 characters.
     pub name: String,
+    /// vSphere guest id, e.g. `ubuntu64Guest`, `debian12_64Guest`.
     pub os_type: String,
     pub cpus: u32,
     pub memory_mib: u64,
@@ -53,6 +56,27 @@ pub struct OvfParams {
     pub controller: Controller,
     pub vmx_version: u32,
     pub network: String,
+}
+
+impl Default for VmHardware {
+    fn default() -> Self {
+        VmHardware {
+            name: String::new(),
+            os_type: "ubuntu64Guest".into(),
+            cpus: 2,
+            memory_mib: 4096,
+            firmware: Firmware::Efi,
+            controller: Controller::Pvscsi,
+            vmx_version: 19,
+            network: "VM Network".into(),
+        }
+    }
+}
+
+/// The hardware plus the disk facts only known while exporting.
+#[derive(Debug, Clone)]
+pub struct OvfParams {
+    pub vm: VmHardware,
     pub disk_file: String,
     pub disk_capacity: u64,
     pub disk_file_size: u64,
@@ -87,9 +111,9 @@ fn item(out: &mut String, required: bool, fields: &[(&str, String)]) {
 }
 
 pub fn render(p: &OvfParams) -> Result<String> {
-    let (os_id, os_desc) = guest_os(&p.os_type)?;
-    let name = xml_escape(&p.name);
-    let net = xml_escape(&p.network);
+    let (os_id, os_desc) = guest_os(&p.vm.os_type)?;
+    let name = xml_escape(&p.vm.name);
+    let net = xml_escape(&p.vm.network);
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(concat!(
@@ -120,32 +144,32 @@ pub fn render(p: &OvfParams) -> Result<String> {
     x.push_str(&format!("  <VirtualSystem ovf:id=\"{name}\">\n    <Info>A virtual machine</Info>\n    <Name>{name}</Name>\n"));
     x.push_str(&format!(
         "    <OperatingSystemSection ovf:id=\"{os_id}\" vmw:osType=\"{}\">\n      <Info>The kind of installed guest operating system</Info>\n      <Description>{}</Description>\n    </OperatingSystemSection>\n",
-        xml_escape(&p.os_type),
+        xml_escape(&p.vm.os_type),
         xml_escape(os_desc)
     ));
     x.push_str("    <VirtualHardwareSection>\n      <Info>Virtual hardware requirements</Info>\n");
     x.push_str(&format!(
         "      <System>\n        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>\n        <vssd:InstanceID>0</vssd:InstanceID>\n        <vssd:VirtualSystemIdentifier>{name}</vssd:VirtualSystemIdentifier>\n        <vssd:VirtualSystemType>vmx-{:02}</vssd:VirtualSystemType>\n      </System>\n",
-        p.vmx_version
+        p.vm.vmx_version
     ));
     let s = |v: &str| v.to_string();
     item(&mut x, true, &[
         ("AllocationUnits", s("hertz * 10^6")),
         ("Description", s("Number of Virtual CPUs")),
-        ("ElementName", format!("{} virtual CPU(s)", p.cpus)),
+        ("ElementName", format!("{} virtual CPU(s)", p.vm.cpus)),
         ("InstanceID", s("1")),
         ("ResourceType", s("3")),
-        ("VirtualQuantity", p.cpus.to_string()),
+        ("VirtualQuantity", p.vm.cpus.to_string()),
     ]);
     item(&mut x, true, &[
         ("AllocationUnits", s("byte * 2^20")),
         ("Description", s("Memory Size")),
-        ("ElementName", format!("{}MB of memory", p.memory_mib)),
+        ("ElementName", format!("{}MB of memory", p.vm.memory_mib)),
         ("InstanceID", s("2")),
         ("ResourceType", s("4")),
-        ("VirtualQuantity", p.memory_mib.to_string()),
+        ("VirtualQuantity", p.vm.memory_mib.to_string()),
     ]);
-    match p.controller {
+    match p.vm.controller {
         Controller::Pvscsi => item(&mut x, true, &[
             ("Address", s("0")),
             ("Description", s("SCSI Controller")),
@@ -174,8 +198,8 @@ pub fn render(p: &OvfParams) -> Result<String> {
     item(&mut x, true, &[
         ("AddressOnParent", s("7")),
         ("AutomaticAllocation", s("true")),
-        ("Connection", p.network.clone()),
-        ("Description", format!("VmxNet3 ethernet adapter on \"{}\"", p.network)),
+        ("Connection", p.vm.network.clone()),
+        ("Description", format!("VmxNet3 ethernet adapter on \"{}\"", p.vm.network)),
         ("ElementName", s("Network adapter 1")),
         ("InstanceID", s("5")),
         ("ResourceSubType", s("VmxNet3")),
@@ -187,7 +211,7 @@ pub fn render(p: &OvfParams) -> Result<String> {
         ("InstanceID", s("6")),
         ("ResourceType", s("24")),
     ]);
-    let fw = match p.firmware {
+    let fw = match p.vm.firmware {
         Firmware::Bios => "bios",
         Firmware::Efi => "efi",
     };
@@ -202,14 +226,16 @@ mod tests {
 
     fn params() -> OvfParams {
         OvfParams {
-            name: "t<1>".into(),
-            os_type: "debian12_64Guest".into(),
-            cpus: 2,
-            memory_mib: 2048,
-            firmware: Firmware::Efi,
-            controller: Controller::Nvme,
-            vmx_version: 19,
-            network: "VM Network".into(),
+            vm: VmHardware {
+                name: "t<1>".into(),
+                os_type: "debian12_64Guest".into(),
+                cpus: 2,
+                memory_mib: 2048,
+                firmware: Firmware::Efi,
+                controller: Controller::Nvme,
+                vmx_version: 19,
+                network: "VM Network".into(),
+            },
             disk_file: "t-disk1.vmdk".into(),
             disk_capacity: 1 << 30,
             disk_file_size: 12345,

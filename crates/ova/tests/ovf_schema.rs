@@ -46,11 +46,11 @@ fn ovf_validates_against_dmtf_schema() {
         let name = format!("vm{i}");
         let ova = dir.path().join(format!("{name}.ova"));
         let mut s = spec(&src, &name, &ova);
-        s.os_type = os.into();
-        s.controller = controller;
-        s.firmware = firmware;
-        s.vmx_version = vmx;
-        s.network = "mdx <internal> & \"lab\"".into(); // must be escaped
+        s.vm.os_type = os.into();
+        s.vm.controller = controller;
+        s.vm.firmware = firmware;
+        s.vm.vmx_version = vmx;
+        s.vm.network = "mdx <internal> & \"lab\"".into(); // must be escaped
         export_ova(&s).unwrap();
         let ovf = extract(&ova, &format!("{name}.ovf"), dir.path());
         xmllint(&schema, &ovf).unwrap_or_else(|e| panic!("{os}/{controller:?}/{firmware:?}: {e}"));

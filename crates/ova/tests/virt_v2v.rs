@@ -19,9 +19,9 @@ fn virt_v2v_accepts_ova_of_a_debian_guest() {
     let dir = tempfile::tempdir().unwrap();
     let ova = dir.path().join("deb12.ova");
     let mut s = spec(image, "deb12", &ova);
-    s.os_type = "debian12_64Guest".into();
-    s.firmware = Firmware::Bios;
-    s.memory_mib = 1024;
+    s.vm.os_type = "debian12_64Guest".into();
+    s.vm.firmware = Firmware::Bios;
+    s.vm.memory_mib = 1024;
     export_ova(&s).unwrap();
 
     let out = Command::new("virt-v2v")

@@ -39,8 +39,9 @@ pub fn atomic_write_script(path: &str, mode: Option<u32>) -> String {
 }
 
 /// Write `content` to `path` atomically (temp file in the same directory + rename), optionally chmod.
-/// `rc != 0` in the result means nothing was changed (stderr says why). With `become`, the whole
-/// sequence (create temp, chmod, rename) runs under sudo.
+/// `rc != 0` in the result means nothing was changed (stderr says why). Without `mode`, an existing
+/// file keeps its mode/owner and a new one gets the umask default. With `become`, the whole sequence
+/// (create temp, chmod, rename) runs under sudo.
 pub async fn put_file_atomic(
     c: &dyn Connection,
     path: &str,

@@ -21,7 +21,7 @@ pub mod sshconfig;
 pub mod testkit;
 
 pub use chroot::ChrootConnection;
-pub use files::{atomic_write_script, sha256_hex};
+pub use files::{atomic_write_script, put_file_atomic, sha256_hex};
 pub use local::LocalConnection;
 pub use quote::become_command;
 pub use ssh::{close_jump_hosts, jump_connection_count, SshConnection};
@@ -120,18 +120,6 @@ pub fn sh_quote(s: &str) -> String {
     quote::sh_quote(s)
 }
 
-/// Write a file atomically on the host (temp file in the same directory + rename), optionally chmod.
-/// `rc != 0` means the file was not changed (stderr says why). Without `mode`, an existing file keeps
-/// its mode/owner and a new one gets the umask default.
-pub async fn put_file_atomic(
-    c: &dyn Connection,
-    path: &str,
-    content: Vec<u8>,
-    mode: Option<u32>,
-    become_user: Option<&str>,
-) -> Result<ExecOutput, TransportError> {
-    files::put_file_atomic(c, path, content, mode, become_user).await
-}
 
 /// sha256 hex of a file on the host, or None when it does not exist.
 pub async fn remote_sha256(c: &dyn Connection, path: &str, become_user: Option<&str>) -> Result<Option<String>, TransportError> {

@@ -69,10 +69,10 @@ pub async fn write(def: &Definition, entry: &Entry, rec: &mut BuildRecord, opts:
                 if !up_to_date(&p, &ova_key) {
                     let mut spec = mdxconf_ova::ExportSpec::new(qcow2.clone(), &def.name, p.clone());
                     spec.format = mdxconf_ova::InputFormat::Qcow2;
-                    spec.os_type = vsphere_os_type(def).into();
-                    spec.cpus = def.cpus;
-                    spec.memory_mib = def.memory as u64;
-                    spec.firmware = match def.firmware {
+                    spec.vm.os_type = vsphere_os_type(def).into();
+                    spec.vm.cpus = def.cpus;
+                    spec.vm.memory_mib = def.memory as u64;
+                    spec.vm.firmware = match def.firmware {
                         crate::qemu::Firmware::Bios => mdxconf_ova::Firmware::Bios,
                         crate::qemu::Firmware::Efi => mdxconf_ova::Firmware::Efi,
                     };
