@@ -9,7 +9,9 @@
 //! (MDXCONF_LAB_IMAGE=<image file or built name> skips building images/debian12-lab.yaml;
 //!  MDXCONF_KEEP_LAB=1 leaves the VMs running for inspection;
 //!  MDXCONF_LAB_PHASES=hooks,jupyter,... runs only those phases while iterating: nfs, ldap, sudoers
-//!  (needs ldap), hooks, jupyter, desktop, lustre. The real test is all of them in one run.)
+//!  (needs ldap), hooks, jupyter, desktop, lustre, ubuntu. The real test is all of them in one run.)
+//! The ubuntu phase runs every role with Ubuntu variables in --check only, on vm2 posing as Ubuntu
+//! 20.04/22.04/24.04 (/etc/os-release): no Ubuntu image or archive is reachable here.
 #[path = "roles_support.rs"]
 mod support;
 
@@ -18,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{apply, apply_twice_with_check, repo, text, Lab};
 
-const PHASES: &[&str] = &["nfs", "ldap", "sudoers", "hooks", "jupyter", "desktop", "lustre"];
+const PHASES: &[&str] = &["nfs", "ldap", "sudoers", "hooks", "jupyter", "desktop", "lustre", "ubuntu"];
 
 const LDAP_DOMAIN: &str = "dc=mdxlab,dc=example";
 const LDAP_ROOT_PW: &str = "Root-pw-for-lab-7";
@@ -387,6 +389,55 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
         assert_eq!(again.changed(), vec![format!("{} | Lustre client configuration | lustre_client : build the Lustre modules for the running kernel", lab.vms[c1].name)]);
         assert!(lab.sh(c1, "dkms status -m mdxtest").contains(&format!("{kver}, x86_64: installed")));
         ph.passed("lustre_client (config only): test DKMS module built for the running kernel and rebuilt when missing, lnet.conf, modprobe options, fstab");
+    }
+
+    // ---- Ubuntu code paths, --check only ------------------------------------------------------
+    if ph.start("ubuntu", "Ubuntu 20.04/22.04/24.04 code paths of every role (--check on vm2 posing as Ubuntu)") {
+        let key = scratch.path().join("cuda-repo-key.asc");
+        std::fs::write(&key, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n(test stand-in for NVIDIA's 3bf863cc.pub)\n-----END PGP PUBLIC KEY BLOCK-----\n").unwrap();
+        let mut s = std::fs::read_to_string(&inv).unwrap();
+        s.push_str(&format!("\n[ubuntu]\n{}\n", lab.vms[c2].name));
+        let ubuntu_inv = scratch.path().join("ubuntu.ini");
+        std::fs::write(&ubuntu_inv, s).unwrap();
+        let vars = vec![
+            format!("ldap_domain={LDAP_DOMAIN}"),
+            format!("ldap_root_password={LDAP_ROOT_PW}"),
+            format!("cuda_repo_key_file={}", key.display()),
+            "jupyterlab_user=root".to_string(),
+            "jupyter_host_group=jupyter".to_string(),
+        ];
+        let name = &lab.vms[c2].name;
+        for (version, codename) in [("20.04", "focal"), ("22.04", "jammy"), ("24.04", "noble")] {
+            lab.sh(c2, &format!(
+                "rm -f /etc/os-release && printf '%s\\n' 'NAME=\"Ubuntu\"' 'VERSION_ID=\"{version}\"' 'VERSION=\"{version} LTS\"' \
+                 'VERSION_CODENAME={codename}' 'ID=ubuntu' 'ID_LIKE=debian' 'UBUNTU_CODENAME={codename}' > /etc/os-release"
+            ));
+            let run = apply("playbooks/test-ubuntu-check.yml", &ubuntu_inv, &vars, true);
+            let results = run.json["results"].as_array().unwrap();
+            let find = |task: &str| results.iter().find(|r| r["task"] == task).unwrap_or_else(|| panic!("Ubuntu {version}: no result for {task}"));
+            assert_eq!(find("show the distribution the roles see")["result"]["msg"], format!("Ubuntu {version} {codename}"));
+            // the only failure: the driver packages, which only Ubuntu's archive has
+            let failures = run.failures();
+            assert_eq!(failures.len(), 1, "Ubuntu {version}: {failures:#?}");
+            assert!(failures[0].starts_with(&format!("{name} | nvidia_driver : install the driver |")), "Ubuntu {version}: {failures:#?}");
+            for pkg in ["nvidia-dkms-535-server", "nvidia-utils-535-server", "nvidia-compute-utils-535-server"] {
+                assert!(failures[0].contains(&format!("Unable to locate package {pkg}")), "Ubuntu {version}: {failures:#?}");
+            }
+            // NVIDIA's repository for this release, then the toolkit from it
+            let repo = find("cuda : add the repository");
+            let want = format!("deb [signed-by=/etc/apt/keyrings/cuda-archive-keyring.asc] https://developer.download.nvidia.com/compute/cuda/repos/ubuntu{}/x86_64/ /\n", version.replace('.', ""));
+            assert_eq!((repo["status"].as_str(), repo["diff"][0]["after"].as_str()), (Some("changed"), Some(want.as_str())), "Ubuntu {version}: {repo:#}");
+            let toolkit = find("cuda : install the CUDA toolkit");
+            assert_eq!(toolkit["diff"][0]["after"], "cuda-toolkit-12-6: installed\n", "Ubuntu {version}: {toolkit:#}");
+            // every role ran: each has at least one result
+            for role in ["common", "nfs_server", "nfs_client", "ldap_server", "ldap_client", "reverse_proxy", "jupyterlab", "cuda", "nvidia_driver"] {
+                assert!(results.iter().any(|r| r["task"].as_str().unwrap_or("").starts_with(&format!("{role} : "))), "Ubuntu {version}: no task of role {role} ran");
+            }
+            // check mode wrote nothing
+            assert!(!lab.ssh(c2, "test -e /etc/apt/sources.list.d/cuda.list || test -e /etc/apt/keyrings/cuda-archive-keyring.asc").status.success());
+        }
+        lab.sh(c2, "ln -sfn ../usr/lib/os-release /etc/os-release");
+        ph.passed("Ubuntu 20.04/22.04/24.04: facts, vars/Ubuntu.yml and every template of 9 roles in --check; NVIDIA's CUDA repository per release; only the Ubuntu-only driver packages are missing from Debian's lists");
     }
 
     eprintln!("\n===== timings =====");

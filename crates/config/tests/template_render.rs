@@ -169,6 +169,29 @@ fn template_file_undefined_error_has_file_line_col() {
     assert_eq!((e.line, e.col), (3, 4), "{e}");
 }
 
+/// A loop over a missing group blames the group, not the loop variable (the reverse_proxy template
+/// once said "'h' is undefined" for `{% for h in groups[jupyter_host_group] %}`).
+#[test]
+fn loop_over_a_missing_key_names_the_key_not_the_loop_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("proxy.j2");
+    std::fs::write(&f, "# proxy\n{% for h in groups[backend_group] %}\nserver {{ hostvars[h].ethipv4 }};\n{% endfor %}\n").unwrap();
+    let e = Templater::new().render_file(&f, &json!({"groups": {"all": ["web01"]}, "backend_group": "jupyter", "hostvars": {}})).unwrap_err();
+    assert!(e.message.contains("'dict object' has no attribute 'jupyter'"), "{e}");
+    assert_eq!(e.line, 2, "{e}");
+    let e = Templater::new().render_file(&f, &json!({"groups": {"all": ["web01"]}, "hostvars": {}})).unwrap_err();
+    assert!(e.message.contains("'backend_group' is undefined"), "{e}");
+    // set-bound names are not blamed either; the undefined input is
+    std::fs::write(&f, "{% set port = base + 1 %}{{ port }}\n").unwrap();
+    let e = Templater::new().render_file(&f, &ctx()).unwrap_err();
+    assert!(e.message.contains("'base' is undefined"), "{e}");
+    // with everything defined it renders
+    std::fs::write(&f, "{% for h in groups[g] %}{{ hostvars[h].ethipv4 }} {% endfor %}\n").unwrap();
+    let mut c = ctx();
+    c["g"] = json!("all");
+    assert_eq!(Templater::new().render_file(&f, &c).unwrap(), "10.1.2.3 10.1.2.4 "); // trim_blocks, as Ansible
+}
+
 #[test]
 fn template_file_syntax_error_has_line() {
     let dir = tempfile::tempdir().unwrap();

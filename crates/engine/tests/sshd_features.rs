@@ -101,6 +101,9 @@ fn become_environment_and_failures() {
         that:
           - who.stdout == 'root'
           - envout.stdout == 'hi there-' ~ inventory_hostname
+    - name: say hello
+      debug:
+        msg: "hello {{ inventory_hostname }}"
     - name: fails on host1
       command: "false"
       when: inventory_hostname == 'host1'
@@ -124,7 +127,10 @@ fn become_environment_and_failures() {
     assert_eq!(fail["module"], "command");
     // the failed command's own result is in the document (rc), successful ones carry none
     assert_eq!(fail["result"]["rc"], 1, "{fail:#}");
-    assert!(doc["results"].as_array().unwrap().iter().filter(|r| r["status"] == "ok" || r["status"] == "changed").all(|r| r.get("result").is_none()));
+    assert!(doc["results"].as_array().unwrap().iter().filter(|r| (r["status"] == "ok" || r["status"] == "changed") && r["module"] != "debug").all(|r| r.get("result").is_none()));
+    // a debug task's output is its result (as in Ansible's json callback)
+    let hello = doc["results"].as_array().unwrap().iter().find(|r| r["task"] == "say hello" && r["host"] == "host2").unwrap();
+    assert_eq!(hello["result"]["msg"], "hello host2", "{hello:#}");
 }
 
 /// become_user is templated (the jupyterlab role runs pip as "{{ jupyterlab_user }}"; it reached

@@ -76,7 +76,9 @@ fn position(e: &minijinja::Error, src: &str) -> (usize, usize) {
 }
 
 fn message(e: &minijinja::Error, src: &str, ctx: &Value) -> String {
-    if e.kind() == ErrorKind::UndefinedError {
+    // strict undefined in arithmetic or comparisons surfaces as an invalid operation on "undefined"
+    let on_undefined = e.kind() == ErrorKind::InvalidOperation && e.detail().is_some_and(|d| d.contains("undefined"));
+    if e.kind() == ErrorKind::UndefinedError || on_undefined {
         if let Some(m) = undefined_near(src, e.range(), ctx) {
             return m;
         }
@@ -115,13 +117,27 @@ pub fn undefined_message(text: &str, ctx: &Value) -> Option<String> {
     variable_paths(text).into_iter().find_map(|(_, p)| unresolved(&p, ctx))
 }
 
+/// A path segment `[name]` whose key is the value of the variable `name` (stored with this prefix).
+const DYNAMIC_KEY: char = '\u{0}';
+
+fn lookup(ctx: &Value, name: &str) -> Option<Value> {
+    ctx.get_attr(name).ok().filter(|v| !v.is_undefined())
+}
+
 /// Ansible's message if `path` does not resolve in `ctx`.
 fn unresolved(path: &[String], ctx: &Value) -> Option<String> {
-    let mut cur = match ctx.get_attr(&path[0]) {
-        Ok(v) if !v.is_undefined() => v,
-        _ => return Some(format!("'{}' is undefined", path[0])),
+    let Some(mut cur) = lookup(ctx, &path[0]) else {
+        return Some(format!("'{}' is undefined", path[0]));
     };
     for seg in &path[1..] {
+        let seg = match seg.strip_prefix(DYNAMIC_KEY) {
+            Some(var) => match lookup(ctx, var) {
+                Some(key) => key.as_str().map(str::to_string).unwrap_or_else(|| key.to_string()),
+                None => return Some(format!("'{var}' is undefined")),
+            },
+            None => seg.clone(),
+        };
+        let seg = &seg;
         let next = cur.get_attr(seg).ok().filter(|v| !v.is_undefined());
         let next = next.or_else(|| cur.get_item(&Value::from(seg.as_str())).ok().filter(|v| !v.is_undefined()));
         match next {
@@ -141,9 +157,30 @@ fn unresolved(path: &[String], ctx: &Value) -> Option<String> {
     None
 }
 
-/// Variable paths like `a.b['c']` in an expression text, skipping strings, keywords,
-/// filter/test names and attribute-call names.
+/// Names the template binds itself (`{% for a, b in ... %}`, `{% set x = ... %}`): never the
+/// undefined variable an error is about (a loop over an undefined list fails on the list).
+fn bound_names(text: &str) -> Vec<String> {
+    use std::sync::OnceLock;
+    static BIND: OnceLock<regex::Regex> = OnceLock::new();
+    let re = BIND.get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*(?:for\s+([\w\s,()]+?)\s+in\b|set\s+(\w+)\s*=)").unwrap());
+    re.captures_iter(text)
+        .flat_map(|c| {
+            let names = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or("");
+            names.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).filter(|n| !n.is_empty()).map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Variable paths like `a.b['c']` or `a[b]` in an expression text, skipping strings, keywords,
+/// filter/test names, attribute-call names and names the template binds itself.
 fn variable_paths(text: &str) -> Vec<(usize, Vec<String>)> {
+    let bound = bound_names(text);
+    let mut paths = scan_paths(text);
+    paths.retain(|(_, p)| !bound.contains(&p[0]));
+    paths
+}
+
+fn scan_paths(text: &str) -> Vec<(usize, Vec<String>)> {
     const KEYWORDS: &[&str] = &[
         "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "true", "false", "none", "True",
         "False", "None", "set", "endset", "raw", "endraw", "block", "endblock", "macro", "endmacro", "loop", "range",
@@ -189,6 +226,18 @@ fn variable_paths(text: &str) -> Vec<(usize, Vec<String>)> {
                             break; // a method call, not an attribute
                         }
                         path.push(b[s..i].iter().collect());
+                    } else if b.get(i) == Some(&'[') && b.get(i + 1).is_some_and(|c| c.is_alphabetic() || *c == '_') {
+                        // `[name]`: the key is a variable's value (groups[jupyter_host_group])
+                        let s = i + 1;
+                        let mut j = s;
+                        while j < b.len() && (b[j].is_alphanumeric() || b[j] == '_') {
+                            j += 1;
+                        }
+                        if b.get(j) != Some(&']') {
+                            break;
+                        }
+                        path.push(format!("{DYNAMIC_KEY}{}", b[s..j].iter().collect::<String>()));
+                        i = j + 1;
                     } else if b.get(i) == Some(&'[') && matches!(b.get(i + 1), Some('\'' | '"')) {
                         let q = b[i + 1];
                         let s = i + 2;

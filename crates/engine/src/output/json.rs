@@ -16,8 +16,8 @@ pub struct JsonResult {
     /// `delegate_to`: the host the task ran on instead
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delegated_to: Option<String>,
-    /// Failed and unreachable results only: the module's result (a command's rc, stdout, stderr, …),
-    /// so a scheduled job's log says why without a rerun
+    /// Failed and unreachable results: the module's result (a command's rc, stdout, stderr, …), so a
+    /// scheduled job's log says why without a rerun; `debug` results: what it printed (`msg` or the var)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -34,7 +34,7 @@ impl JsonResult {
             diff: ev.diff.to_vec(),
             ignored: ev.ignored,
             delegated_to: ev.delegated.map(str::to_string),
-            result: matches!(ev.status, Status::Failed | Status::Unreachable).then(|| ev.data.cloned().unwrap_or_default()),
+            result: (matches!(ev.status, Status::Failed | Status::Unreachable) || ev.module == "debug").then(|| ev.data.cloned().unwrap_or_default()),
         }
     }
 }

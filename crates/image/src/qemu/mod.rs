@@ -101,11 +101,10 @@ impl VmSpec {
 
     /// The full QEMU argument list.
     pub fn args(&self) -> Result<Vec<String>> {
-        let mut a: Vec<String> = vec![];
+        let (mem, cpus) = (self.memory_mb.to_string(), self.cpus.to_string());
+        let mut a: Vec<String> = ["-name", &self.name, "-machine", "pc", "-m", &mem, "-smp", &cpus].map(String::from).to_vec();
+        a.extend(self.accel.qemu_args());
         let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
-        push(&["-name", &self.name, "-machine", "pc", "-m", &self.memory_mb.to_string(), "-smp", &self.cpus.to_string()]);
-        let accel = self.accel.qemu_args();
-        push(&accel.iter().map(String::as_str).collect::<Vec<_>>());
         push(&["-display", "none", "-vga", "none", "-nodefaults", "-no-user-config"]);
         push(&["-qmp", &format!("unix:{},server=on,wait=off", self.qmp_path().display())]);
         push(&["-chardev", &format!("file,id=ser0,path={}", self.serial_path().display()), "-serial", "chardev:ser0"]);
