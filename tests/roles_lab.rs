@@ -18,7 +18,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{apply, apply_twice_with_check, repo, text, Lab};
+use support::{apply, apply_twice_with_check, apply_with, repo, text, Lab};
 
 const PHASES: &[&str] = &["nfs", "ldap", "sudoers", "hooks", "jupyter", "desktop", "lustre", "ubuntu"];
 
@@ -412,7 +412,7 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
                 "rm -f /etc/os-release && printf '%s\\n' 'NAME=\"Ubuntu\"' 'VERSION_ID=\"{version}\"' 'VERSION=\"{version} LTS\"' \
                  'VERSION_CODENAME={codename}' 'ID=ubuntu' 'ID_LIKE=debian' 'UBUNTU_CODENAME={codename}' > /etc/os-release"
             ));
-            let run = apply("playbooks/test-ubuntu-check.yml", &ubuntu_inv, &vars, true);
+            let run = apply_with("playbooks/test-ubuntu-check.yml", &ubuntu_inv, &vars, &["--check", "--diff"]);
             let results = run.json["results"].as_array().unwrap();
             let find = |task: &str| results.iter().find(|r| r["task"] == task).unwrap_or_else(|| panic!("Ubuntu {version}: no result for {task}"));
             assert_eq!(find("show the distribution the roles see")["result"]["msg"], format!("Ubuntu {version} {codename}"));

@@ -232,14 +232,18 @@ impl ApplyRun {
 }
 
 pub fn apply(playbook: &str, inventory: &Path, extra: &[String], check: bool) -> ApplyRun {
+    apply_with(playbook, inventory, extra, if check { &["--check"] } else { &[] })
+}
+
+/// `mdxconf apply --format json` with extra vars and other flags (`--check`, `--diff`, …).
+pub fn apply_with(playbook: &str, inventory: &Path, extra: &[String], flags: &[&str]) -> ApplyRun {
+    let check = flags.contains(&"--check");
     let mut c = mdxconf();
     c.args(["apply", playbook, "--format", "json", "-i"]).arg(inventory);
     for e in extra {
         c.args(["-e", e]);
     }
-    if check {
-        c.arg("--check");
-    }
+    c.args(flags);
     let started = Instant::now();
     let out = c.output().expect("run mdxconf apply");
     let stdout = text(&out.stdout);
