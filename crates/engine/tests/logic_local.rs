@@ -457,3 +457,31 @@ fn serial_templated_free_and_end_batch() {
     assert_eq!(serial.len(), 5, "{doc:#}");
     assert!(serial[0]["msg"].as_str().unwrap().contains("found `lots`"), "{doc:#}");
 }
+
+/// Templated task names are shown rendered, as Ansible does: the header with the first host's
+/// variables, each result with its host's; a name that cannot be rendered yet stays as written.
+#[test]
+fn templated_task_names_are_rendered() {
+    let p = Project::local(&["h1", "h2"]);
+    p.write("host_vars/h2.yml", "color: blue\n");
+    p.write(
+        "site.yml",
+        &pb(r#"
+    - name: paint {{ color | default('red') }} in {{ dir | basename }}
+      command: "true"
+      changed_when: false
+    - name: per item {{ item }}
+      command: "true"
+      loop: [1]
+      changed_when: false
+"#),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(statuses(&doc, "paint red in h1"), vec![("h1".to_string(), "ok".to_string())], "{doc:#}");
+    assert_eq!(statuses(&doc, "paint blue in h2"), vec![("h2".to_string(), "ok".to_string())], "{doc:#}");
+    assert_eq!(statuses(&doc, "per item {{ item }}").len(), 2, "{doc:#}");
+    let (code, out, err) = p.cli("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("TASK [paint red in h1]"), "{out}");
+}

@@ -317,10 +317,12 @@ impl Executor {
                             continue;
                         }
                         if !prt.free {
+                            // Ansible templates the header with the first host's variables
+                            let name = if task.has_templated_name() { self.shown_name(task, &self.build_ctx(prt, Some(task), active[0])) } else { task.display_name() };
                             if handlers {
-                                self.out.handler_start(&task.display_name());
+                                self.out.handler_start(&name);
                             } else {
-                                self.out.task_start(&task.display_name());
+                                self.out.task_start(&name);
                             }
                         }
                         self.run_task_on(prt, task, active.clone()).await;

@@ -80,7 +80,7 @@ impl Executor {
     pub async fn run_task_host(&self, prt: &PlayRt<'_>, task: &Task, h: usize) -> Map<String, Value> {
         let TaskKind::Module { name: module, args } = &task.kind else { return Map::new() };
         let mut ctx = self.build_ctx(prt, Some(task), h);
-        let task_name = task.display_name();
+        let task_name = self.shown_name(task, &ctx);
         let header = prt.free.then_some(task_name.as_str());
         let host = self.hosts[h].name.as_str();
         let mut shared = Map::new();
@@ -112,7 +112,7 @@ impl Executor {
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut diffs = Vec::new();
-        let task_name = task.display_name();
+        let task_name = self.shown_name(task, ctx);
         for (i, item) in items.into_iter().enumerate() {
             ctx.insert(lv.clone(), item.clone());
             if let Some(iv) = &task.loop_control.index_var {
@@ -399,7 +399,7 @@ impl Executor {
                     st.status = HostStatus::Failed;
                     st.facts.insert("ansible_failed_result".into(), Value::Object(o.data.clone()));
                     let mut ft = Map::new();
-                    ft.insert("name".into(), Value::String(task.display_name()));
+                    ft.insert("name".into(), Value::String(self.shown_name(task, ctx)));
                     st.facts.insert("ansible_failed_task".into(), Value::Object(ft));
                 }
                 Status::Unreachable => {
@@ -430,7 +430,7 @@ impl Executor {
         for (k, v) in std::mem::take(&mut o.set_facts) {
             shared.insert(k, v);
         }
-        let task_name = task.display_name();
+        let task_name = self.shown_name(task, ctx);
         let looped = task.loop_.is_some() && o.data.contains_key("results");
         let msg = if task.no_log && o.status != Status::Skipped { NO_LOG_MSG.to_string() } else { o.msg.clone() };
         let ev = Event {

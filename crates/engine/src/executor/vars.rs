@@ -25,6 +25,21 @@ impl Executor {
         self.build_ctx_for(prt, task, &self.hosts[h], Some(h))
     }
 
+    /// The task's name as shown in headers and results: like Ansible, a templated name
+    /// (`export {{ nfs_export_path }} to …`) is rendered with the host's variables, and stays as
+    /// written where it cannot be (a variable that only exists later, e.g. a loop's `item`).
+    pub fn shown_name(&self, task: &Task, ctx: &Map<String, Value>) -> String {
+        let raw = task.display_name();
+        let Some(name) = task.name.as_deref().filter(|_| task.has_templated_name()) else { return raw };
+        match self.templater.render_str(name, &Value::Object(ctx.clone()), &task.origin) {
+            Ok(n) => match &task.role {
+                Some(r) => format!("{} : {n}", r.name),
+                None => n,
+            },
+            Err(_) => raw,
+        }
+    }
+
     /// The variable context of a host given by its slot (`me`: its index, None for a stand-in slot
     /// such as a `delegate_to` address outside the inventory).
     pub fn build_ctx_for(&self, prt: &PlayRt, task: Option<&Task>, slot: &HostSlot, me: Option<usize>) -> Map<String, Value> {

@@ -95,7 +95,13 @@ pub struct Task {
 }
 
 impl Task {
-    /// The name shown in `TASK [...]` headers.
+    /// Does the name hold a template (rendered per host for display)?
+    pub fn has_templated_name(&self) -> bool {
+        self.name.as_deref().is_some_and(|n| n.contains("{{") || n.contains("{%"))
+    }
+
+    /// The name as written (with the role prefix); headers and results show it rendered
+    /// (`Executor::shown_name`).
     pub fn display_name(&self) -> String {
         let base = match (&self.name, &self.kind) {
             (Some(n), _) => n.clone(),
