@@ -208,7 +208,9 @@ impl Executor {
             }
         }
         for slot in &self.hosts {
-            if let Some(c) = slot.lock().conn.take() {
+            // take the connection out first: the host's lock must not be held across the await
+            let conn = slot.lock().conn.take();
+            if let Some(c) = conn {
                 c.close().await;
             }
         }
