@@ -23,6 +23,10 @@ enum ImageCmd {
         /// Rebuild even if the cache holds this exact build
         #[arg(long)]
         force: bool,
+        /// Rebuild (with its bases) only if their package archives changed since the cached build:
+        /// fetches the apt Release files (`upstream:`, default the rootfs mirror's suite). For cron jobs
+        #[arg(long)]
+        refresh: bool,
         /// Cache directory (default ~/.cache/mdxconf)
         #[arg(long, env = "MDXCONF_CACHE")]
         cache_dir: Option<PathBuf>,
@@ -103,8 +107,8 @@ async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> 
 
 pub fn run_image(a: ImageArgs) -> Result<i32> {
     match a.cmd {
-        ImageCmd::Build { definition, on_error, force, cache_dir, output_dir, roles_path, quiet } => {
-            let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path };
+        ImageCmd::Build { definition, on_error, force, refresh, cache_dir, output_dir, roles_path, quiet } => {
+            let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path, refresh };
             let r = runtime()?.block_on(interruptible(image::build(&definition, &opts)))?;
             println!("{}: {} ({})", r.name, if r.cached { "cached, not rebuilt" } else { "built" }, r.entry.image().display());
             for o in &r.outputs {

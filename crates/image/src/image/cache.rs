@@ -85,6 +85,11 @@ impl Cache {
         let e = self.entry(name, key.trim());
         e.is_complete().then_some(e)
     }
+    /// The build record of `latest`, if that build is complete and its record readable.
+    pub fn latest_record(&self, name: &str) -> Option<super::record::BuildRecord> {
+        let e = self.latest(name)?;
+        serde_json::from_slice(&std::fs::read(e.record()).ok()?).ok()
+    }
     pub fn set_latest(&self, name: &str, key: &str) -> Result<()> {
         crate::util::write_atomic(&self.root.join("images").join(name).join("latest"), key.as_bytes())
     }

@@ -28,6 +28,9 @@ pub struct Definition {
     pub outputs: Vec<Output>,
     /// Seconds to wait for SSH on the built system.
     pub ssh_timeout: u64,
+    /// apt Release/InRelease URLs whose package indexes `image build --refresh` watches (default: a
+    /// rootfs source's mirror and suite; an overlay's base's).
+    pub upstream: Vec<String>,
     /// Where this definition came from.
     #[serde(skip)]
     pub file: PathBuf,
@@ -148,7 +151,7 @@ pub enum Output {
     Ova,
 }
 
-const KEYS: &[&str] = &["name", "description", "base", "source", "disk_size", "cpus", "memory", "firmware", "roles", "vars", "generalize", "outputs", "ssh_timeout"];
+const KEYS: &[&str] = &["name", "description", "base", "source", "disk_size", "cpus", "memory", "firmware", "roles", "vars", "generalize", "outputs", "ssh_timeout", "upstream"];
 
 /// Deserialize one node; on failure point at the offending key (for unknown fields) or the node itself.
 fn de<T: DeserializeOwned>(node: &Node, file: &Path, what: &str) -> Result<T, ConfigError> {
@@ -265,6 +268,7 @@ impl Definition {
             generalize: get("generalize").map(|n| de(n, path, "generalize")).transpose()?.unwrap_or_else(GeneralizeStep::all),
             outputs: get("outputs").map(|n| de(n, path, "outputs")).transpose()?.unwrap_or_else(|| vec![Output::Qcow2]),
             ssh_timeout: get("ssh_timeout").map(|n| de(n, path, "ssh_timeout")).transpose()?.unwrap_or(600),
+            upstream: get("upstream").map(|n| de(n, path, "upstream (a list of Release/InRelease URLs)")).transpose()?.unwrap_or_default(),
             file: path.to_path_buf(),
             text,
         };

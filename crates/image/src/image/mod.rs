@@ -11,6 +11,7 @@ pub mod outputs;
 pub mod provision;
 pub mod record;
 pub mod rootfs;
+pub mod upstream;
 
 use crate::guest::Guest;
 use crate::progress::BuildLog;
@@ -44,6 +45,9 @@ pub struct BuildOptions {
     pub output_dir: Option<PathBuf>,
     /// Extra role search paths.
     pub roles_path: Vec<PathBuf>,
+    /// Rebuild (this image and its bases) when their package archives changed since the cached
+    /// build; an unchanged archive is a cache hit. For scheduled rebuilds.
+    pub refresh: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -78,9 +82,11 @@ pub async fn build(def_path: &Path, opts: &BuildOptions) -> Result<BuildResult> 
     let cache = Cache::new(opts.cache_dir.clone());
     let mut base: Option<(Definition, Entry, BuildRecord)> = None;
     let mut last = None;
+    let mut archives: Vec<String> = vec![];
     for (i, d) in chain.iter().enumerate() {
         let is_target = i + 1 == chain.len();
-        let r = build_one(d, base.as_ref(), &cache, opts, opts.force && is_target).await?;
+        archives = upstream::urls(d, &archives);
+        let r = build_one(d, base.as_ref(), &cache, opts, opts.force && is_target, &archives).await?;
         base = Some((d.clone(), r.entry.clone(), r.record.clone()));
         last = Some(r);
     }
@@ -115,15 +121,60 @@ fn locate(text: &str, needle: &str) -> (usize, usize) {
     (0, 0)
 }
 
-async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, opts: &BuildOptions, force: bool) -> Result<BuildResult> {
+/// The cache key to build under. Without `--refresh`: the definition's own key, or the newest
+/// refreshed build of this same definition. With it, the archives' current package indexes decide:
+/// a build already bound to them; else the plain build, if it was made from them (its record says
+/// so, or it finished after the archives last changed: it is then bound to them); else a new build
+/// under a key bound to them.
+async fn build_key(def: &Definition, def_key: &str, archives: &[String], cache: &Cache, opts: &BuildOptions) -> Result<(String, Option<upstream::UpstreamState>)> {
+    if !opts.refresh {
+        let latest = cache.latest_record(&def.name);
+        let refreshed = latest.and_then(|r| r.upstream.filter(|u| u.definition_key == def_key).map(|_| r.cache_key));
+        return Ok((refreshed.unwrap_or_else(|| def_key.to_string()), None));
+    }
+    if archives.is_empty() {
+        if !opts.quiet {
+            eprintln!("{}: --refresh: no package archives to watch (installer image without `upstream:`); cache key as usual", def.name);
+        }
+        return Ok((def_key.to_string(), None));
+    }
+    let ctx = || format!("{}: --refresh", def.file.display());
+    let releases = upstream::fetch(archives).await.with_context(ctx)?;
+    let digest = upstream::digest(&releases).with_context(ctx)?;
+    let state = upstream::UpstreamState { urls: archives.to_vec(), digest: digest.clone(), definition_key: def_key.to_string() };
+    let bound = upstream::refreshed_key(def_key, &digest);
+    if cache.entry(&def.name, &bound).is_complete() {
+        return Ok((bound, Some(state)));
+    }
+    let plain = cache.entry(&def.name, def_key);
+    if plain.is_complete() {
+        let mut rec: BuildRecord = serde_json::from_slice(&std::fs::read(plain.record())?).context("reading the cached build record")?;
+        let made_from_these = match &rec.upstream {
+            Some(u) => u.digest == digest,
+            None => upstream::newest_date(&releases).is_some_and(|changed| rec.finished_at > changed),
+        };
+        if made_from_these {
+            if rec.upstream.is_none() {
+                rec.upstream = Some(state.clone());
+                crate::util::write_atomic(&plain.record(), serde_json::to_string_pretty(&rec)?.as_bytes())?;
+            }
+            return Ok((def_key.to_string(), Some(state)));
+        }
+    }
+    Ok((bound, Some(state)))
+}
+
+async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, opts: &BuildOptions, force: bool, archives: &[String]) -> Result<BuildResult> {
     let roles = role_dirs(def, opts)?;
-    let key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
-    let entry = cache.entry(&def.name, &key);
+    let def_key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
     let _lock = cache.lock_name(&def.name).await?;
+    let (key, upstream_state) = build_key(def, &def_key, archives, cache, opts).await?;
+    let entry = cache.entry(&def.name, &key);
     if entry.is_complete() && !force {
         let record: BuildRecord = serde_json::from_slice(&std::fs::read(entry.record())?).context("reading the cached build record")?;
         if !opts.quiet {
-            eprintln!("{}: up to date (cache key {key}, {}), not rebuilding", def.name, entry.dir.display());
+            let why = if upstream_state.is_some() { ", package archives unchanged" } else { "" };
+            eprintln!("{}: up to date (cache key {key}{why}, {}), not rebuilding", def.name, entry.dir.display());
         }
         tracing::info!("{}: cache hit {key}", def.name);
         cache.set_latest(&def.name, &key)?;
@@ -139,9 +190,16 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
     }
     log.info(format!("building {} from {} (cache key {key})", def.name, def.file.display()));
     let mut kept = None;
+    if let Some(u) = &upstream_state {
+        log.info(format!("--refresh: package archives {} (index digest {})", u.urls.join(", "), u.digest));
+        if !opts.quiet && cache.latest_record(&def.name).is_some_and(|r| r.upstream.is_some_and(|p| p.definition_key == def_key && p.digest != u.digest)) {
+            eprintln!("{}: package archives changed since the last refreshed build: rebuilding", def.name);
+        }
+    }
     let res = build_stages(def, base, cache, &key, &partial, &log, opts, &roles, &mut kept).await;
     match res {
         Ok(mut record) => {
+            record.upstream = upstream_state;
             record.durations = log.durations();
             record.finished_at = record::now();
             crate::util::write_atomic(&partial.join("record.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;

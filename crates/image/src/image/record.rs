@@ -33,6 +33,9 @@ pub struct BuildRecord {
     /// stage -> seconds, in order
     pub durations: Vec<(String, f64)>,
     pub outputs: BTreeMap<String, OutputRecord>,
+    /// `--refresh` builds: the archive state the cache key is bound to
+    #[serde(default)]
+    pub upstream: Option<super::upstream::UpstreamState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
