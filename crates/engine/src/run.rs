@@ -95,11 +95,10 @@ pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow
         vars_dirs.push(if inv_dir.as_os_str().is_empty() { PathBuf::from(".") } else { inv_dir.clone() });
     }
     // Ansible also reads group_vars/ and host_vars/ beside the playbook (they win over the inventory's).
-    if pb.dir.join("group_vars").is_dir() || pb.dir.join("host_vars").is_dir() {
-        if std::fs::canonicalize(&inv_dir).ok() != std::fs::canonicalize(&pb.dir).ok() {
-            inv.load_vars_dirs(&pb.dir)?;
-            vars_dirs.push(pb.dir.clone());
-        }
+    let beside_playbook = pb.dir.join("group_vars").is_dir() || pb.dir.join("host_vars").is_dir();
+    if beside_playbook && std::fs::canonicalize(&inv_dir).ok() != std::fs::canonicalize(&pb.dir).ok() {
+        inv.load_vars_dirs(&pb.dir)?;
+        vars_dirs.push(pb.dir.clone());
     }
     let limit = match &opts.limit {
         Some(l) => Some(resolve_limit(&inv, l)?),

@@ -73,10 +73,8 @@ pub fn apply_ssh_args(args: &str, t: &mut SshTarget, policy: &mut HostKeyPolicy)
         let opt = if w == "-o" {
             i += 1;
             next.clone()
-        } else if let Some(rest) = w.strip_prefix("-o") {
-            Some(rest.to_string())
         } else {
-            None
+            w.strip_prefix("-o").map(str::to_string)
         };
         if let Some(o) = opt {
             let (k, v) = o.split_once('=').or_else(|| o.split_once(' ')).map(|(a, b)| (a.trim().to_ascii_lowercase(), b.trim().to_string())).unwrap_or((o.to_ascii_lowercase(), String::new()));
@@ -88,11 +86,7 @@ pub fn apply_ssh_args(args: &str, t: &mut SshTarget, policy: &mut HostKeyPolicy)
                     }
                 }
                 "userknownhostsfile" => t.known_hosts = Some(expand_home(&v)),
-                "stricthostkeychecking" => {
-                    if falsy(&v) || v.eq_ignore_ascii_case("accept-new") {
-                        *policy = HostKeyPolicy::AcceptNew;
-                    }
-                }
+                "stricthostkeychecking" if falsy(&v) || v.eq_ignore_ascii_case("accept-new") => *policy = HostKeyPolicy::AcceptNew,
                 "port" => t.port = v.parse().ok().or(t.port),
                 "user" => t.user = Some(v),
                 "identityfile" => t.identity_files.push(expand_home(&v)),

@@ -66,7 +66,7 @@ fn compact(ev: &Event) -> String {
     if let Some(d) = ev.data {
         for k in ["rc", "stdout", "stderr", "failed_when_result", "attempts"] {
             if let Some(v) = d.get(k) {
-                if !(v.as_str() == Some("")) {
+                if v.as_str() != Some("") {
                     m.insert(k.into(), v.clone());
                 }
             }

@@ -77,7 +77,7 @@ pub fn expand_role(
         return Err(err_at(origin, format!("role `{name}`: dependency nesting deeper than 32 (cycle?)")));
     }
     let key = (format!("{name}/{tasks_from}"), Value::Object(params.clone()));
-    let dup = dedup && (|| {
+    let dup = dedup && {
         let mut r = ctx.roles.borrow_mut();
         if r.seen.contains(&key) {
             true
@@ -85,7 +85,7 @@ pub fn expand_role(
             r.seen.push(key.clone());
             false
         }
-    })();
+    };
     if dup {
         return Ok(vec![]);
     }
@@ -133,7 +133,7 @@ pub fn expand_role(
         return Err(err_at(origin, format!("role `{name}`: tasks file `{tasks_from}` not found in {}", dir.join("tasks").display())));
     }
     // Handlers once per role directory per play.
-    let first = (|| {
+    let first = {
         let mut r = ctx.roles.borrow_mut();
         if r.handler_roles.contains(&dir) {
             false
@@ -141,7 +141,7 @@ pub fn expand_role(
             r.handler_roles.push(dir.clone());
             true
         }
-    })();
+    };
     if first {
         if let Some(hf) = main_file(&dir.join("handlers"), "main") {
             let mut hinh = rinh.clone();

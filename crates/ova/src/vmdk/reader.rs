@@ -46,7 +46,7 @@ fn marker_fields(b: &[u8; 512]) -> (u64, u32, u32) {
 
 /// Checks a streamOptimized VMDK. With `inflate`, every grain is decompressed and must yield exactly 64 KiB.
 pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
-    if region.len % SECTOR != 0 || region.len < 5 * SECTOR {
+    if !region.len.is_multiple_of(SECTOR) || region.len < 5 * SECTOR {
         return Err(format!("size {} is not a whole number of sectors or too small", region.len));
     }
     let total = region.len / SECTOR;
