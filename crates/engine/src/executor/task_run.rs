@@ -80,8 +80,8 @@ impl Executor {
     pub async fn run_task_host(&self, prt: &PlayRt<'_>, task: &Task, h: usize) -> Map<String, Value> {
         let TaskKind::Module { name: module, args } = &task.kind else { return Map::new() };
         let mut ctx = self.build_ctx(prt, Some(task), h);
+        // rendered once, before the task runs (a loop's item or a registered result must not change it)
         let task_name = self.shown_name(task, &ctx);
-        let header = prt.free.then_some(task_name.as_str());
         let host = self.hosts[h].name.as_str();
         let mut shared = Map::new();
 
@@ -98,21 +98,21 @@ impl Executor {
                 let items = self.templater.render_value(&spec.value, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string()).and_then(|v| loops::items(spec, v));
                 match items {
                     Err(e) => ItemOutcome::failed(e),
-                    Ok(items) => self.run_loop(prt, task, module, args, h, &mut ctx, items, &mut shared, header).await,
+                    Ok(items) => self.run_loop(prt, task, module, args, h, &mut ctx, items, &mut shared, &task_name).await,
                 }
             }
         };
-        self.finish_task(prt, task, h, host, header, outcome, &mut shared, &ctx);
+        self.finish_task(prt, task, h, host, &task_name, outcome, &mut shared, &ctx);
         shared
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn run_loop(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, items: Vec<Value>, shared: &mut Map<String, Value>, header: Option<&str>) -> ItemOutcome {
+    async fn run_loop(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, items: Vec<Value>, shared: &mut Map<String, Value>, task_name: &str) -> ItemOutcome {
         let lv = &task.loop_control.loop_var;
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut diffs = Vec::new();
-        let task_name = self.shown_name(task, ctx);
+        let header = prt.free.then_some(task_name);
         for (i, item) in items.into_iter().enumerate() {
             ctx.insert(lv.clone(), item.clone());
             if let Some(iv) = &task.loop_control.index_var {
@@ -133,7 +133,7 @@ impl Executor {
             };
             let label = if task.no_log { "None".to_string() } else { label };
             let msg = if task.no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
-            let ev = Event { play: &prt.play.name, task: &task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false, delegated: r.delegated.as_deref() };
+            let ev = Event { play: &prt.play.name, task: task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false, delegated: r.delegated.as_deref() };
             self.out.event(header, &ev);
             any_changed |= r.status == Status::Changed;
             any_failed |= r.status == Status::Failed;
@@ -381,7 +381,8 @@ impl Executor {
 
     /// Counters, status, register, notify and output for a finished task.
     #[allow(clippy::too_many_arguments)]
-    fn finish_task(&self, prt: &PlayRt, task: &Task, h: usize, host: &str, header: Option<&str>, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
+    fn finish_task(&self, prt: &PlayRt, task: &Task, h: usize, host: &str, task_name: &str, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
+        let header = prt.free.then_some(task_name);
         let module = task.module_name();
         let ignored = o.status == Status::Failed && task.ignore_errors;
         {
@@ -399,7 +400,7 @@ impl Executor {
                     st.status = HostStatus::Failed;
                     st.facts.insert("ansible_failed_result".into(), Value::Object(o.data.clone()));
                     let mut ft = Map::new();
-                    ft.insert("name".into(), Value::String(self.shown_name(task, ctx)));
+                    ft.insert("name".into(), Value::String(task_name.to_string()));
                     st.facts.insert("ansible_failed_task".into(), Value::Object(ft));
                 }
                 Status::Unreachable => {
@@ -430,12 +431,11 @@ impl Executor {
         for (k, v) in std::mem::take(&mut o.set_facts) {
             shared.insert(k, v);
         }
-        let task_name = self.shown_name(task, ctx);
         let looped = task.loop_.is_some() && o.data.contains_key("results");
         let msg = if task.no_log && o.status != Status::Skipped { NO_LOG_MSG.to_string() } else { o.msg.clone() };
         let ev = Event {
             play: &prt.play.name,
-            task: &task_name,
+            task: task_name,
             module,
             host,
             status: o.status,

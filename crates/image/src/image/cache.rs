@@ -87,8 +87,7 @@ impl Cache {
     }
     /// The build record of `latest`, if that build is complete and its record readable.
     pub fn latest_record(&self, name: &str) -> Option<super::record::BuildRecord> {
-        let e = self.latest(name)?;
-        serde_json::from_slice(&std::fs::read(e.record()).ok()?).ok()
+        self.latest(name)?.read_record().ok()
     }
     pub fn set_latest(&self, name: &str, key: &str) -> Result<()> {
         crate::util::write_atomic(&self.root.join("images").join(name).join("latest"), key.as_bytes())
@@ -131,6 +130,11 @@ impl Entry {
     }
     pub fn record(&self) -> PathBuf {
         self.dir.join("record.json")
+    }
+    /// The build record, parsed.
+    pub fn read_record(&self) -> Result<super::record::BuildRecord> {
+        use anyhow::Context;
+        serde_json::from_slice(&std::fs::read(self.record())?).with_context(|| format!("reading the build record {}", self.record().display()))
     }
     pub fn log(&self) -> PathBuf {
         self.dir.join("build.log")

@@ -148,7 +148,7 @@ async fn build_key(def: &Definition, def_key: &str, archives: &[String], cache: 
     }
     let plain = cache.entry(&def.name, def_key);
     if plain.is_complete() {
-        let mut rec: BuildRecord = serde_json::from_slice(&std::fs::read(plain.record())?).context("reading the cached build record")?;
+        let mut rec = plain.read_record()?;
         let made_from_these = match &rec.upstream {
             Some(u) => u.digest == digest,
             None => upstream::newest_date(&releases).is_some_and(|changed| rec.finished_at > changed),
@@ -171,7 +171,7 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
     let (key, upstream_state) = build_key(def, &def_key, archives, cache, opts).await?;
     let entry = cache.entry(&def.name, &key);
     if entry.is_complete() && !force {
-        let record: BuildRecord = serde_json::from_slice(&std::fs::read(entry.record())?).context("reading the cached build record")?;
+        let record = entry.read_record()?;
         if !opts.quiet {
             let why = if upstream_state.is_some() { ", package archives unchanged" } else { "" };
             eprintln!("{}: up to date (cache key {key}{why}, {}), not rebuilding", def.name, entry.dir.display());
