@@ -8,7 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 export MDXCONF_TEST_CACHE="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
+# The suite needs several GiB of disk (build output, the cached test images, images written by tests);
+# a failure for want of space is easier to read next to these numbers.
+disk() { echo "== disk $1: $(df -h --output=avail "${CARGO_TARGET_DIR:-.}" | tail -1 | tr -d ' ') free where cargo builds, $(df -h --output=avail /var/tmp | tail -1 | tr -d ' ') in /var/tmp"; }
+disk "at start"
 cargo build --profile ci --workspace --bins
+disk "after the build"
 cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
+disk "after the crate tests"
 scripts/test-vm-modules.sh
 MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
+disk "at the end"

@@ -142,12 +142,16 @@ async fn ubuntu_definition_boots_its_iso_kernel_and_serves_autoinstall_answers()
     let msg = format!("{err:#}");
     assert!(msg.contains("checksum mismatch") && msg.contains(&shipped.sha256) && msg.contains(&iso_sha), "{msg}");
     assert!(!cache_iso.exists() && !cache_iso.with_extension("part").exists());
+    assert!(iso.exists(), "a refused ISO's original is left alone");
 
     // The right one (as a file:// URL, sha256 in capitals) is copied into the cache and booted.
     src.iso = Some(IsoRef { url: format!("file://{}", iso.display()), sha256: iso_sha.to_uppercase() });
     let pubkey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStandinKeyForTheInstallerTest build@mdxconf";
     let boot = installer::prepare(&def, &src, work.path(), Some(cache_iso.clone()), pubkey, "build-7f3a", &log).await.expect("prepare");
     assert_eq!(mdxconf_image::util::sha256_file(&cache_iso).unwrap(), iso_sha);
+    // same file system: linked, not copied
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&cache_iso).unwrap().ino(), std::fs::metadata(&iso).unwrap().ino(), "the local ISO is hard-linked into the cache");
     assert_eq!(boot.cdrom.as_deref(), Some(cache_iso.as_path()), "the ISO is attached as a CD-ROM");
     let seed = format!("ds=nocloud-net;s=http://10.0.2.2:{}/", boot.http.port);
     assert!(boot.append.starts_with("autoinstall ") && boot.append.contains(&seed), "{}", boot.append);
@@ -220,6 +224,8 @@ async fn ubuntu_definition_builds_end_to_end_through_a_standin_installer() {
     // the system the stand-in installs: the EFI Debian test image (tests/build_efi.rs; cached)
     let efi_opts = BuildOptions { cache_dir: Some(common::cache_dir()), quiet: true, output_dir: Some(work.path().join("efi-out")), ..Default::default() };
     let efi = build(&common::fixtures().join("debian12-efi.yaml"), &efi_opts).await.expect("EFI test image");
+    // only the cached disk is used; its qcow2 output would be one more copy on the CI machine's disk
+    std::fs::remove_dir_all(work.path().join("efi-out")).unwrap();
     let iso = standin_iso(work.path(), Some(&efi.entry.image()));
     let sha = mdxconf_image::util::sha256_file(&iso).unwrap();
     let def = test_definition(work.path(), &iso, &sha);

@@ -37,8 +37,9 @@ pub fn render(text: &str, v: &TemplateVars) -> String {
     text.replace("{{ http_url }}", &v.http_url).replace("{{ ssh_public_key }}", &v.ssh_public_key).replace("{{ build_id }}", &v.build_id).replace("{{ hostname }}", &v.hostname)
 }
 
-/// The ISO in the cache, verified: a local path/file:// URL is checked and copied, http(s) is
-/// downloaded with curl. A wrong checksum is an error naming both sums.
+/// The ISO in the cache, verified: a local path/file:// URL is hard-linked (copied when on another file
+/// system), http(s) is downloaded with curl. A wrong checksum is an error naming both sums. A cached
+/// ISO is hashed again on every use, so a link whose original was rewritten in place is caught.
 pub async fn fetch_iso(iso: &IsoRef, cache_path: &Path, log: &BuildLog) -> Result<PathBuf> {
     let want = iso.sha256.to_ascii_lowercase();
     if cache_path.exists() {
@@ -53,7 +54,11 @@ pub async fn fetch_iso(iso: &IsoRef, cache_path: &Path, log: &BuildLog) -> Resul
     let local = iso.url.strip_prefix("file://").map(PathBuf::from).or_else(|| (!iso.url.contains("://")).then(|| PathBuf::from(&iso.url)));
     match local {
         Some(p) => {
-            std::fs::copy(&p, &tmp).with_context(|| format!("copying ISO {}", p.display()))?;
+            // a multi-GiB ISO is not worth a second copy on the same disk
+            let _ = std::fs::remove_file(&tmp);
+            if std::fs::hard_link(&p, &tmp).is_err() {
+                std::fs::copy(&p, &tmp).with_context(|| format!("copying ISO {}", p.display()))?;
+            }
         }
         None => {
             let st = log.stage(&format!("download {}", iso.url));
