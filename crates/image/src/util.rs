@@ -4,14 +4,9 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 
-/// Write a file atomically (temp file in the same directory + rename).
+/// [mdxconf_config::fs::write_atomic] (fsync'd temp file renamed into place), naming the file on error.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a temp file in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, content)?;
-    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    mdxconf_config::fs::write_atomic(path, content).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
