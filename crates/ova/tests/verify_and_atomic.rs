@@ -20,6 +20,15 @@ fn good_ova(dir: &Path) -> PathBuf {
     ova
 }
 
+/// A good OVA and its members unpacked into `dir/x`, for tests that damage one member and repack.
+fn good_ova_unpacked(dir: &Path) -> (PathBuf, PathBuf) {
+    let ova = good_ova(dir);
+    let x = dir.join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    (ova, x)
+}
+
 fn verify_err(ova: &Path) -> String {
     format!("{:#}", verify(ova, true).expect_err("verify accepted a damaged OVA"))
 }
@@ -74,10 +83,7 @@ fn detects_corrupted_manifest_hash() {
 #[test]
 fn detects_wrong_member_order() {
     let dir = tempfile::tempdir().unwrap();
-    let ova = good_ova(dir.path());
-    let x = dir.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    let (_, x) = good_ova_unpacked(dir.path());
 
     let mf_first = dir.path().join("mf_first.ova");
     repack(&x, &mf_first, &["v.mf", "v.ovf", "v-disk1.vmdk"]);
@@ -98,10 +104,7 @@ fn detects_wrong_member_order() {
 #[test]
 fn detects_truncated_vmdk_even_with_a_matching_manifest() {
     let dir = tempfile::tempdir().unwrap();
-    let ova = good_ova(dir.path());
-    let x = dir.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    let (ova, x) = good_ova_unpacked(dir.path());
     // Cut the end (footer + end-of-stream), then make the manifest and ovf:size agree so only the VMDK
     // structure check can notice.
     let vmdk = x.join("v-disk1.vmdk");
@@ -127,10 +130,7 @@ fn detects_truncated_vmdk_even_with_a_matching_manifest() {
 #[test]
 fn detects_corrupted_grain_data() {
     let dir = tempfile::tempdir().unwrap();
-    let ova = good_ova(dir.path());
-    let x = dir.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    run(Command::new("tar").arg("-xf").arg(&ova).arg("-C").arg(&x));
+    let (_, x) = good_ova_unpacked(dir.path());
     // Damage compressed bytes of the first grain (sector 128 + marker) and re-hash.
     let vmdk = x.join("v-disk1.vmdk");
     let f = std::fs::OpenOptions::new().write(true).open(&vmdk).unwrap();
