@@ -12,17 +12,12 @@ pub fn retry_path(playbook: &Path) -> PathBuf {
     dir.join(format!("{stem}.retry"))
 }
 
-/// Write the host list atomically (temp + rename). Returns the path written.
+/// Write the host list atomically. Returns the path written.
 pub fn write(playbook: &Path, hosts: &[String]) -> std::io::Result<PathBuf> {
     let path = retry_path(playbook);
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    let tmp = path.with_extension(format!("retry.tmp{}", std::process::id()));
     let mut text = hosts.join("\n");
     text.push('\n');
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path)?;
+    mdxconf_config::fs::write_atomic(&path, text.as_bytes())?;
     Ok(path)
 }
 

@@ -137,7 +137,7 @@ pub fn run_inventory(a: InventoryArgs) -> anyhow::Result<i32> {
             let vms = read_vm_csv(&parsed.csv, parsed.enable_linklocal)?;
             let text = render_inventory(&vms, &opts);
             match &parsed.output {
-                Some(path) => crate::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => mdxconf_config::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
             Ok(0)

@@ -4,5 +4,3 @@ pub mod inventory_ini;
 pub mod passwdinit;
 pub mod tty;
 pub mod vm_csv;
-
-pub use mdxconf_config::fs::write_atomic;
