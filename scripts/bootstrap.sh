@@ -4,10 +4,29 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+# Machines of the kind CI runs on come with qemu-utils from bookworm-backports but without backports in
+# apt's sources; bookworm's qemu-system-x86 then cannot be installed beside it ("qemu-utils : Breaks:
+# qemu-system-common (< ...)"). In that case add bookworm-backports and take the whole QEMU set from there;
+# on plain Debian 12 everything comes from bookworm.
+QEMU_FROM=()
+if dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q '~bpo12'; then
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "bootstrap: qemu-utils comes from bookworm-backports; adding bookworm-backports to apt's sources"
+    $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  QEMU_FROM=(-t bookworm-backports)
+fi
 $SUDO apt-get update
-# qemu-utils may already come from backports; plain Debian 12's qemu-utils is fine too.
+$SUDO apt-get install -y --no-install-recommends "${QEMU_FROM[@]}" \
+  qemu-system-x86 qemu-system-common qemu-system-data qemu-utils qemu-block-extra
 $SUDO apt-get install -y --no-install-recommends \
-  qemu-system-x86 qemu-utils ovmf \
+  ovmf \
   openssh-server openssh-client sshpass sudo iproute2 passwd \
   mmdebstrap debootstrap e2fsprogs dosfstools fdisk xorriso cpio busybox-static \
   debian-installer-12-netboot-amd64 \
