@@ -11,11 +11,28 @@ export MDXCONF_TEST_CACHE="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
 # The suite needs several GiB of disk (build output, the cached test images, images written by tests);
 # a failure for want of space is easier to read next to these numbers.
 disk() { echo "== disk $1: $(df -h --output=avail "${CARGO_TARGET_DIR:-.}" | tail -1 | tr -d ' ') free where cargo builds, $(df -h --output=avail /var/tmp | tail -1 | tr -d ' ') in /var/tmp"; }
+# Each phase prints its wall time; the summary at the end lists them all (CI must stay under 60 minutes).
+suite_start=$SECONDS
+phases=()
+phase() {
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "== phase $name: start"
+  "$@"
+  local dt=$((SECONDS - t0))
+  phases+=("$(printf '%-24s %5ds' "$name" "$dt")")
+  echo "== phase $name: ${dt}s"
+}
+summary() {
+  echo "== phase times (total $((SECONDS - suite_start))s):"
+  for p in "${phases[@]}"; do echo "   $p"; done
+}
+trap summary EXIT
 disk "at start"
-cargo build --profile ci --workspace --bins
+phase build cargo build --profile ci --workspace --bins
 disk "after the build"
-cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
+phase crate-tests cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
 disk "after the crate tests"
-scripts/test-vm-modules.sh
-MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
+phase vm-modules scripts/test-vm-modules.sh
+phase roles-lab env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
 disk "at the end"
