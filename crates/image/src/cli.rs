@@ -1,5 +1,6 @@
 //! `mdxconf image build|list` and `mdxconf lab up|down|status`.
 use crate::image::{self, cache::Cache, BuildOptions, OnError};
+use crate::deploy::options::{Cloud, DeployOptions, Metadata, StaticIpv4};
 use crate::lab;
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -40,11 +41,86 @@ enum ImageCmd {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Boot an exported template the way its cloud would (an OVA as vSphere does, an openstack qcow2
+    /// as OpenStack does) and check that a person can use it: SSH with the metadata's key, the
+    /// first-login password, hostname, grown disk, cloud-init, sudo, NIC, controller, guest agent,
+    /// reboot and new-instance behaviour. Exit code 1 when a check fails
+    Test {
+        /// NAME.ova or NAME-openstack.qcow2 (with NAME-openstack.json beside it)
+        artifact: PathBuf,
+        /// Default: from the artifact
+        #[arg(long, value_enum)]
+        cloud: Option<Cloud>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Keep the VM's disk, seeds and console logs here (default: a temporary directory)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Seconds each boot may take until SSH answers
+        #[arg(long, default_value_t = 900)]
+        boot_timeout: u64,
+        /// Override the CPUs the artifact asks for
+        #[arg(long)]
+        cpus: Option<u32>,
+        /// Override the memory (MiB) the artifact asks for
+        #[arg(long)]
+        memory: Option<u32>,
+    },
+    /// Deploy one VM from an exported template as its cloud would and leave it running (its first
+    /// login still asks for a password: see `mdxconf passwdinit`); stop it with `mdxconf lab down --dir DIR`
+    Deploy {
+        artifact: PathBuf,
+        /// VM name (also the default hostname)
+        #[arg(long)]
+        name: String,
+        /// Directory for the VM's files and the lab state (lab.json)
+        #[arg(long, default_value = ".mdxconf-lab")]
+        dir: PathBuf,
+        /// Public key for the default user (the metadata's SSH key)
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Loopback address SSH is forwarded from (127.0.0.0/8)
+        #[arg(long, default_value = "127.0.0.1")]
+        ssh_addr: String,
+        /// Port SSH is forwarded from (default: a free one)
+        #[arg(long)]
+        ssh_port: Option<u16>,
+        #[arg(long)]
+        hostname: Option<String>,
+        /// Default: a new random id
+        #[arg(long)]
+        instance_id: Option<String>,
+        /// cloud-init user-data file
+        #[arg(long)]
+        user_data: Option<PathBuf>,
+        /// OpenStack: a static address in QEMU's user network (10.0.2.N/24) given by network_data.json
+        /// instead of DHCP
+        #[arg(long)]
+        static_ip_octet: Option<u8>,
+        /// Disk beyond the image's size, in GiB
+        #[arg(long, default_value_t = 2)]
+        grow: u64,
+        /// Also append the VM's host keys (from its console) to this known_hosts file
+        #[arg(long)]
+        known_hosts: Option<PathBuf>,
+        #[arg(long, default_value_t = 900)]
+        boot_timeout: u64,
+        #[arg(long)]
+        cpus: Option<u32>,
+        #[arg(long)]
+        memory: Option<u32>,
+    },
     /// List the images in the cache
     List {
         #[arg(long, env = "MDXCONF_CACHE")]
         cache_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +191,45 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
                 println!("  output: {}", o.display());
             }
             println!("  record: {}", r.entry.record().display());
+            Ok(0)
+        }
+        ImageCmd::Test { artifact, cloud, format, dir, boot_timeout, cpus, memory } => {
+            let o = crate::deploy::test::TestOptions { artifact, cloud, dir, boot_timeout: Duration::from_secs(boot_timeout), cpus, memory_mib: memory, progress: format == Format::Human };
+            let report = runtime()?.block_on(interruptible(crate::deploy::test::run_test(&o)))?;
+            match format {
+                Format::Human => print!("{}", report.human()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+            Ok(if report.passed { 0 } else { 1 })
+        }
+        ImageCmd::Deploy { artifact, name, dir, public_key, ssh_addr, ssh_port, hostname, instance_id, user_data, static_ip_octet, grow, known_hosts, boot_timeout, cpus, memory } => {
+            if !ssh_addr.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback()) {
+                anyhow::bail!("--ssh-addr {ssh_addr}: must be a loopback address (127.0.0.0/8)");
+            }
+            if !crate::image::definition::valid_name(&name) {
+                anyhow::bail!("--name {name}: use 1-64 of [A-Za-z0-9._-]");
+            }
+            let key = std::fs::read_to_string(&public_key).map_err(|e| anyhow::anyhow!("--public-key {}: {e}", public_key.display()))?;
+            let user_data = user_data.map(|p| std::fs::read(&p).map_err(|e| anyhow::anyhow!("--user-data {}: {e}", p.display()))).transpose()?;
+            let port = match ssh_port {
+                Some(p) => p,
+                None => crate::qemu::ports::free_tcp_port()?.persist(),
+            };
+            let id = instance_id.unwrap_or_else(|| format!("mdxconf-{name}-{}", crate::image::record::now()));
+            let metadata = Metadata {
+                instance_id: id,
+                hostname: hostname.unwrap_or_else(|| name.clone()),
+                public_keys: key.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()).collect(),
+                user_data,
+                password: None,
+                ipv4: static_ip_octet.map(StaticIpv4::in_user_net),
+            };
+            let o = DeployOptions { artifact, cloud: None, dir, name, ssh_addr, ssh_port: port, grow_gib: grow, metadata, cpus, memory_mib: memory };
+            let (vm, keys) = runtime()?.block_on(interruptible(crate::deploy::up(o, known_hosts.as_deref(), Duration::from_secs(boot_timeout))))?;
+            println!("{}	ssh -p {} mdxuser@{}	pid {}", vm.name, vm.ssh_port, vm.ssh_addr, vm.pid);
+            for (t, k) in keys {
+                println!("  host key {t} {}...", &k[..k.len().min(40)]);
+            }
             Ok(0)
         }
         ImageCmd::List { cache_dir } => {

@@ -15,17 +15,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Guest {
+    /// Loopback address the guest's SSH is forwarded from.
+    pub addr: String,
     pub port: u16,
     pub user: String,
     pub key: PathBuf,
     pub known_hosts: PathBuf,
+    /// AcceptNew for build and lab VMs (their keys are learned at first contact on a forwarded port
+    /// nobody else uses); Strict where the keys are known beforehand (from the console of a deployed VM).
+    pub policy: HostKeyPolicy,
     /// The shared connection, opened on first use and re-opened after the guest rebooted.
     conn: Arc<tokio::sync::Mutex<Option<Arc<dyn Connection>>>>,
 }
 
 impl std::fmt::Debug for Guest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guest").field("port", &self.port).field("user", &self.user).field("key", &self.key).field("known_hosts", &self.known_hosts).finish()
+        f.debug_struct("Guest").field("addr", &self.addr).field("port", &self.port).field("user", &self.user).field("key", &self.key).field("known_hosts", &self.known_hosts).finish()
     }
 }
 
@@ -37,19 +42,24 @@ pub struct Output {
 
 impl Guest {
     pub fn new(port: u16, user: &str, key: PathBuf, known_hosts: PathBuf) -> Guest {
-        Guest { port, user: user.into(), key, known_hosts, conn: Arc::default() }
+        Guest { addr: "127.0.0.1".into(), port, user: user.into(), key, known_hosts, policy: HostKeyPolicy::AcceptNew, conn: Arc::default() }
+    }
+
+    /// A guest reached at `addr:port` whose host keys must already be in `known_hosts`.
+    pub fn strict(addr: &str, port: u16, user: &str, key: PathBuf, known_hosts: PathBuf) -> Guest {
+        Guest { addr: addr.into(), policy: HostKeyPolicy::Strict, ..Guest::new(port, user, key, known_hosts) }
     }
 
     fn target(&self) -> Result<SshTarget> {
         Ok(SshTarget {
-            name: format!("127.0.0.1:{}", self.port),
-            address: Some("127.0.0.1".into()),
+            name: format!("{}:{}", self.addr, self.port),
+            address: Some(self.addr.clone()),
             port: Some(self.port),
             user: Some(self.user.clone()),
             identity_files: vec![self.key.clone()],
             ssh_config: Some(identities_only_config(&self.key)?),
             known_hosts: Some(self.known_hosts.clone()),
-            host_key_policy: HostKeyPolicy::AcceptNew,
+            host_key_policy: self.policy,
             connect_timeout: Some(CONNECT_TIMEOUT),
             ..Default::default()
         })

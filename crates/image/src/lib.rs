@@ -1,7 +1,9 @@
 //! Image builds (QEMU pipeline replacing Packer's qemu builder) and the local VM lab.
 pub mod cli;
+pub mod deploy;
 pub mod guest;
 pub mod image;
+pub mod iso;
 pub mod lab;
 pub mod proc;
 pub mod progress;

@@ -22,3 +22,10 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     }
     Ok(hex::encode(h.finalize()))
 }
+
+/// The virtual size of a disk image (any format qemu-img reads), in bytes.
+pub async fn qcow2_virtual_size(path: &Path) -> Result<u64> {
+    let out = crate::proc::output(tokio::process::Command::new("qemu-img").args(["info", "--output=json"]).arg(path)).await?;
+    let v: serde_json::Value = serde_json::from_str(&out).with_context(|| format!("qemu-img info {}", path.display()))?;
+    v["virtual-size"].as_u64().with_context(|| format!("qemu-img info {}: no virtual-size", path.display()))
+}

@@ -26,7 +26,7 @@ async fn port_already_taken_is_reported_at_once() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let mut spec = VmSpec::new("porttaken", dir.path(), Accel::Tcg);
-    spec.nics.push(Nic::User { ssh_host_port: Some(port), mac: None });
+    spec.nics.push(Nic::user(Some(port), None));
     let err = match Vm::start(spec).await {
         Ok(_) => panic!("hostfwd on a taken port must fail"),
         Err(e) => format!("{e:#}"),

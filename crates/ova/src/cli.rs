@@ -6,6 +6,7 @@ use crate::input::InputFormat;
 use crate::ova::{default_mtime, export_ova, ExportSpec};
 use crate::ovf::{Controller, Firmware, VmHardware};
 use crate::verify::verify;
+use crate::vsphere::VsphereVersion;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -30,9 +31,17 @@ pub struct ExportArgs {
     pub firmware: Firmware,
     #[arg(long, value_enum, default_value = "pvscsi")]
     pub controller: Controller,
-    /// Virtual hardware version (vmx-NN)
-    #[arg(long = "vmx-version", default_value_t = 19)]
-    pub vmx_version: u32,
+    /// The oldest vSphere the OVA must deploy on (7.0, 7.0u3, 8.0u2, ...): sets the default hardware
+    /// version and refuses a guest OS id it does not know
+    #[arg(long, default_value = "7.0", value_parser = parse_vsphere)]
+    pub vsphere: VsphereVersion,
+    /// Virtual hardware version (vmx-NN); default: the newest the --vsphere release runs
+    #[arg(long = "vmx-version")]
+    pub vmx_version: Option<u32>,
+    /// Leave out the vApp options cloud-init reads (instance-id, hostname, public-keys, user-data,
+    /// seedfrom, password over the iso and com.vmware.guestInfo transports)
+    #[arg(long)]
+    pub no_vapp: bool,
     /// Network name the NIC connects to
     #[arg(long, default_value = "VM Network")]
     pub network: String,
@@ -67,7 +76,12 @@ pub enum OvaCmd {
     },
 }
 
+fn parse_vsphere(s: &str) -> Result<VsphereVersion, String> {
+    VsphereVersion::parse(s).map_err(|e| e.to_string())
+}
+
 pub fn run_export(a: ExportArgs) -> Result<i32> {
+    let product = (!a.no_vapp).then(|| crate::vapp::cloud_init_product(&a.name, ""));
     let spec = ExportSpec {
         disk: a.disk,
         format: a.format,
@@ -78,9 +92,11 @@ pub fn run_export(a: ExportArgs) -> Result<i32> {
             memory_mib: a.memory,
             firmware: a.firmware,
             controller: a.controller,
-            vmx_version: a.vmx_version,
+            vmx_version: a.vmx_version.unwrap_or_else(|| a.vsphere.max_hardware_version().unwrap_or(17)),
             network: a.network,
+            product,
         },
+        vsphere: a.vsphere,
         output: a.output,
         mtime: a.mtime.unwrap_or_else(default_mtime),
         compression_level: a.level,

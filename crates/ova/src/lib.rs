@@ -3,15 +3,19 @@
 //! Library entry point for other crates: [`export_ova`] with an [`ExportSpec`]; [`verify::verify`] to check.
 mod atomic;
 pub mod cli;
+pub mod descriptor;
 pub mod input;
 pub mod ova;
 pub mod ovf;
 pub mod pipeline;
 pub mod qcow2;
 pub mod tarfmt;
+pub mod vapp;
 pub mod verify;
 pub mod vmdk;
+pub mod vsphere;
 
 pub use input::InputFormat;
 pub use ova::{export_ova, ExportReport, ExportSpec};
-pub use ovf::{Controller, Firmware, VmHardware};
+pub use ovf::{Controller, Firmware, OvfProperty, ProductSection, VmHardware};
+pub use vsphere::VsphereVersion;

@@ -19,6 +19,7 @@ use crate::ovf::{self, OvfParams, VmHardware};
 use crate::pipeline::{self, PipelineOptions};
 use crate::tarfmt::{file_header, padded, BLOCK};
 use crate::vmdk::{self, writer::StreamOptimizedWriter, GRAIN_BYTES, SECTOR};
+use crate::vsphere::VsphereVersion;
 
 /// Everything `export_ova` needs. The image crate fills this from a build record; the CLI from flags.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct ExportSpec {
     pub disk: PathBuf,
     pub format: InputFormat,
     pub vm: VmHardware,
+    /// The oldest vSphere the OVA must deploy on: its hardware version and guest id are checked against it.
+    pub vsphere: VsphereVersion,
     pub output: PathBuf,
     /// mtime stored in every tar header (deterministic output).
     pub mtime: u64,
@@ -44,6 +47,7 @@ impl ExportSpec {
             disk,
             format: InputFormat::Auto,
             vm: VmHardware { name: name.to_string(), ..VmHardware::default() },
+            vsphere: VsphereVersion::default(),
             output,
             mtime: default_mtime(),
             compression_level: 1,
@@ -120,9 +124,12 @@ pub fn export_ova(spec: &ExportSpec) -> Result<ExportReport> {
         bail!("compression level must be 0-9");
     }
     ovf::guest_os(&spec.vm.os_type)?;
+    spec.vsphere.check(spec.vm.vmx_version, &spec.vm.os_type)?;
     let (ovf_name, mf_name, vmdk_name) = member_names(&spec.vm.name);
     let disk = open_disk(&spec.disk, spec.format)?;
-    let capacity = disk.virtual_size().div_ceil(SECTOR) * SECTOR;
+    // a whole number of KiB: vSphere reads ovf:capacity in KiB, and an odd sector count would leave a
+    // fraction (the padding reads as zeros)
+    let capacity = disk.virtual_size().div_ceil(1024) * 1024;
     if capacity == 0 {
         bail!("{}: disk image is empty", spec.disk.display());
     }

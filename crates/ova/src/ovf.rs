@@ -56,6 +56,35 @@ pub struct VmHardware {
     pub controller: Controller,
     pub vmx_version: u32,
     pub network: String,
+    /// vApp options (the OVF environment handed to the guest at deploy time), e.g. cloud-init's.
+    pub product: Option<ProductSection>,
+}
+
+/// An OVF ProductSection: properties vSphere asks for at deploy time and hands to the guest in the
+/// OVF environment, over each of `transports` ("iso": an ISO with ovf-env.xml on a CD-ROM the OVF
+/// declares; "com.vmware.guestInfo": the `guestinfo.ovfEnv` variable VMware Tools reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductSection {
+    pub info: String,
+    pub product: String,
+    pub vendor: String,
+    pub version: String,
+    pub properties: Vec<OvfProperty>,
+    pub transports: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OvfProperty {
+    pub key: String,
+    /// OVF property type: "string", "boolean", "uint16", ...
+    pub kind: String,
+    pub user_configurable: bool,
+    /// Default value
+    pub value: String,
+    /// vSphere masks the value while typing it and in the UI.
+    pub password: bool,
+    pub label: String,
+    pub description: String,
 }
 
 impl Default for VmHardware {
@@ -67,8 +96,9 @@ impl Default for VmHardware {
             memory_mib: 4096,
             firmware: Firmware::Efi,
             controller: Controller::Pvscsi,
-            vmx_version: 19,
+            vmx_version: crate::vsphere::DEFAULT_VSPHERE.max_hardware_version().unwrap_or(17),
             network: "VM Network".into(),
+            product: None,
         }
     }
 }
@@ -147,7 +177,13 @@ pub fn render(p: &OvfParams) -> Result<String> {
         xml_escape(&p.vm.os_type),
         xml_escape(os_desc)
     ));
-    x.push_str("    <VirtualHardwareSection>\n      <Info>Virtual hardware requirements</Info>\n");
+    let transports = p.vm.product.as_ref().map(|ps| ps.transports.join(" ")).unwrap_or_default();
+    if transports.is_empty() {
+        x.push_str("    <VirtualHardwareSection>\n");
+    } else {
+        x.push_str(&format!("    <VirtualHardwareSection ovf:transport=\"{}\">\n", xml_escape(&transports)));
+    }
+    x.push_str("      <Info>Virtual hardware requirements</Info>\n");
     x.push_str(&format!(
         "      <System>\n        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>\n        <vssd:InstanceID>0</vssd:InstanceID>\n        <vssd:VirtualSystemIdentifier>{name}</vssd:VirtualSystemIdentifier>\n        <vssd:VirtualSystemType>vmx-{:02}</vssd:VirtualSystemType>\n      </System>\n",
         p.vm.vmx_version
@@ -211,13 +247,63 @@ pub fn render(p: &OvfParams) -> Result<String> {
         ("InstanceID", s("6")),
         ("ResourceType", s("24")),
     ]);
+    // the "iso" transport needs a CD-ROM drive to attach the OVF environment to
+    if p.vm.product.as_ref().is_some_and(|ps| ps.transports.iter().any(|t| t == "iso")) {
+        item(&mut x, true, &[
+            ("Address", s("0")),
+            ("Description", s("IDE Controller")),
+            ("ElementName", s("IDE Controller 0")),
+            ("InstanceID", s("7")),
+            ("ResourceType", s("5")),
+        ]);
+        item(&mut x, false, &[
+            ("AddressOnParent", s("0")),
+            ("AutomaticAllocation", s("false")),
+            ("ElementName", s("CD-ROM 1")),
+            ("InstanceID", s("8")),
+            ("Parent", s("7")),
+            ("ResourceType", s("15")),
+        ]);
+    }
     let fw = match p.vm.firmware {
         Firmware::Bios => "bios",
         Firmware::Efi => "efi",
     };
     x.push_str(&format!("      <vmw:Config ovf:required=\"false\" vmw:key=\"firmware\" vmw:value=\"{fw}\"/>\n"));
-    x.push_str("    </VirtualHardwareSection>\n  </VirtualSystem>\n</Envelope>\n");
+    x.push_str("    </VirtualHardwareSection>\n");
+    if let Some(ps) = &p.vm.product {
+        product_section(&mut x, ps);
+    }
+    x.push_str("  </VirtualSystem>\n</Envelope>\n");
     Ok(x)
+}
+
+fn product_section(x: &mut String, ps: &ProductSection) {
+    x.push_str(&format!("    <ProductSection ovf:required=\"false\">\n      <Info>{}</Info>\n", xml_escape(&ps.info)));
+    // schema order: Product, Vendor, Version, then the properties
+    for (tag, v) in [("Product", &ps.product), ("Vendor", &ps.vendor), ("Version", &ps.version)] {
+        if !v.is_empty() {
+            x.push_str(&format!("      <{tag}>{}</{tag}>\n", xml_escape(v)));
+        }
+    }
+    for pr in &ps.properties {
+        x.push_str(&format!(
+            "      <Property ovf:key=\"{}\" ovf:type=\"{}\" ovf:userConfigurable=\"{}\" ovf:value=\"{}\"{}>\n",
+            xml_escape(&pr.key),
+            xml_escape(&pr.kind),
+            pr.user_configurable,
+            xml_escape(&pr.value),
+            if pr.password { " ovf:password=\"true\"" } else { "" }
+        ));
+        if !pr.label.is_empty() {
+            x.push_str(&format!("        <Label>{}</Label>\n", xml_escape(&pr.label)));
+        }
+        if !pr.description.is_empty() {
+            x.push_str(&format!("        <Description>{}</Description>\n", xml_escape(&pr.description)));
+        }
+        x.push_str("      </Property>\n");
+    }
+    x.push_str("    </ProductSection>\n");
 }
 
 #[cfg(test)]
@@ -235,6 +321,7 @@ mod tests {
                 controller: Controller::Nvme,
                 vmx_version: 19,
                 network: "VM Network".into(),
+                product: Some(crate::vapp::cloud_init_product("t", "1")),
             },
             disk_file: "t-disk1.vmdk".into(),
             disk_capacity: 1 << 30,
@@ -252,6 +339,11 @@ mod tests {
         assert!(x.contains("<vssd:VirtualSystemType>vmx-19</vssd:VirtualSystemType>"));
         assert!(x.contains("vmw:value=\"efi\""));
         assert!(x.contains("ovf:id=\"96\" vmw:osType=\"debian12_64Guest\""));
+        // the vApp options and the CD-ROM the iso transport needs
+        assert!(x.contains("<VirtualHardwareSection ovf:transport=\"iso com.vmware.guestInfo\">"), "{x}");
+        let keys: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("Property")).filter_map(|n| n.attribute(("http://schemas.dmtf.org/ovf/envelope/1", "key"))).collect();
+        assert_eq!(keys, ["instance-id", "hostname", "seedfrom", "public-keys", "user-data", "password"]);
+        assert!(x.contains("<rasd:ResourceType>15</rasd:ResourceType>"));
     }
 
     #[test]

@@ -38,11 +38,11 @@ fn ovf_validates_against_dmtf_schema() {
     let src = dir.path().join("src.raw");
     raw_image(&src, 16 << 20, &[(0, 100_000)]);
     let cases = [
-        ("ubuntu64Guest", Controller::Pvscsi, Firmware::Efi, 19),
-        ("debian12_64Guest", Controller::Nvme, Firmware::Bios, 21),
-        ("otherLinux64Guest", Controller::Pvscsi, Firmware::Bios, 13),
+        ("ubuntu64Guest", Controller::Pvscsi, Firmware::Efi, 19, "7.0u3", true),
+        ("debian12_64Guest", Controller::Nvme, Firmware::Bios, 21, "8.0u2", true),
+        ("otherLinux64Guest", Controller::Pvscsi, Firmware::Bios, 13, "7.0", false),
     ];
-    for (i, (os, controller, firmware, vmx)) in cases.into_iter().enumerate() {
+    for (i, (os, controller, firmware, vmx, vsphere, vapp)) in cases.into_iter().enumerate() {
         let name = format!("vm{i}");
         let ova = dir.path().join(format!("{name}.ova"));
         let mut s = spec(&src, &name, &ova);
@@ -50,6 +50,8 @@ fn ovf_validates_against_dmtf_schema() {
         s.vm.controller = controller;
         s.vm.firmware = firmware;
         s.vm.vmx_version = vmx;
+        s.vsphere = mdxconf_ova::VsphereVersion::parse(vsphere).unwrap();
+        s.vm.product = vapp.then(|| mdxconf_ova::vapp::cloud_init_product(&name, "1 <&>"));
         s.vm.network = "mdx <internal> & \"lab\"".into(); // must be escaped
         export_ova(&s).unwrap();
         let ovf = extract(&ova, &format!("{name}.ovf"), dir.path());
@@ -57,7 +59,26 @@ fn ovf_validates_against_dmtf_schema() {
         let text = std::fs::read_to_string(&ovf).unwrap();
         assert!(text.contains(&format!("vmw:osType=\"{os}\"")));
         assert!(text.contains(&format!("<vssd:VirtualSystemType>vmx-{vmx}</vssd:VirtualSystemType>")));
+        assert_eq!(text.contains("<ProductSection"), vapp);
     }
+}
+
+/// An OVA for a vSphere release is refused when its hardware version or guest id is newer than it.
+#[test]
+fn export_refuses_what_the_target_vsphere_cannot_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.raw");
+    raw_image(&src, 1 << 20, &[(0, 1000)]);
+    let ova = dir.path().join("o.ova");
+    let mut s = spec(&src, "o", &ova);
+    s.vm.vmx_version = 19;
+    let e = export_ova(&s).unwrap_err().to_string();
+    assert!(e.contains("vmx-19") && e.contains("vSphere 7.0"), "{e}");
+    s.vm.vmx_version = 17;
+    s.vm.os_type = "debian12_64Guest".into();
+    let e = export_ova(&s).unwrap_err().to_string();
+    assert!(e.contains("debian12_64Guest"), "{e}");
+    assert!(!ova.exists(), "nothing written");
 }
 
 /// The validator is not a rubber stamp: a descriptor with rasd elements out of schema order fails.

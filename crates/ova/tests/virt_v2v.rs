@@ -20,6 +20,8 @@ fn virt_v2v_accepts_ova_of_a_debian_guest() {
     let ova = dir.path().join("deb12.ova");
     let mut s = spec(image, "deb12", &ova);
     s.vm.os_type = "debian12_64Guest".into();
+    s.vsphere = mdxconf_ova::VsphereVersion::parse("8.0").unwrap();
+    s.vm.vmx_version = 20;
     s.vm.firmware = Firmware::Bios;
     s.vm.memory_mib = 1024;
     export_ova(&s).unwrap();

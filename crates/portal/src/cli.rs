@@ -174,9 +174,14 @@ pub struct PasswdInitArgs {
     /// Private key for the SSH login (repeatable)
     #[arg(short = 'i', long = "identity")]
     pub identity: Vec<PathBuf>,
-    /// known_hosts file for --method chpasswd (unknown keys are added; changed keys are refused)
+    /// known_hosts file the VMs' host keys are checked against (default ~/.ssh/known_hosts)
     #[arg(long)]
     pub known_hosts: Option<PathBuf>,
+    /// Learn the keys of hosts not yet in known_hosts (OpenSSH's accept-new; a known host with another
+    /// key is still refused) and print their fingerprints. Without it, a host whose key is not known
+    /// is not sent a password.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
     /// Read the new password from the first line of stdin instead of asking on the terminal
     #[arg(long)]
     pub password_stdin: bool,
@@ -220,13 +225,24 @@ pub fn run_passwdinit(a: PasswdInitArgs) -> anyhow::Result<i32> {
         ssh_args: a.ssh_args.split_whitespace().map(str::to_string).collect(),
         identity_files: a.identity.clone(),
         known_hosts: a.known_hosts.clone(),
+        accept_new_host_keys: a.accept_new_host_keys,
     };
     eprintln!("initializing the first password...");
     let results = passwdinit::run_all(&targets, &opts, a.forks.max(1));
     let mut failed = 0;
+    let known_hosts = passwdinit::known_hosts_path(&opts);
     for (host, r) in &results {
         match r {
-            Ok(()) => println!("{host}: Success"),
+            Ok(()) => {
+                println!("{host}: Success");
+                if a.accept_new_host_keys {
+                    if let Some(t) = targets.iter().find(|t| &t.name == host) {
+                        for fp in passwdinit::fingerprints(&known_hosts, t) {
+                            println!("  {host}: host key {fp}");
+                        }
+                    }
+                }
+            }
             Err(e) => {
                 failed += 1;
                 println!("{host}: {e}");

@@ -43,7 +43,19 @@ pub struct PasswdInitOptions {
     pub timeout: Duration,
     pub ssh_args: Vec<String>,
     pub identity_files: Vec<PathBuf>,
+    /// Host keys are checked against this file (default ~/.ssh/known_hosts), for both methods.
     pub known_hosts: Option<PathBuf>,
+    /// Unknown hosts are learned (OpenSSH's accept-new); a known host with another key is still
+    /// refused. Off: only hosts already in known_hosts are sent a password.
+    pub accept_new_host_keys: bool,
+}
+
+/// The known_hosts file host keys are checked against.
+pub fn known_hosts_path(opts: &PasswdInitOptions) -> PathBuf {
+    opts.known_hosts.clone().unwrap_or_else(|| {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+        PathBuf::from(home).join(".ssh").join("known_hosts")
+    })
 }
 
 /// Hosts of `group` in an inventory, with their connection address and port.
@@ -107,9 +119,8 @@ pub async fn set_by_chpasswd(t: &Target, opts: &PasswdInitOptions) -> Result<(),
         port: t.port,
         user: Some(opts.user.clone()),
         identity_files: opts.identity_files.clone(),
-        known_hosts: opts.known_hosts.clone(),
-        // First contact with a freshly deployed VM: its key cannot be known yet.
-        host_key_policy: HostKeyPolicy::AcceptNew,
+        known_hosts: Some(known_hosts_path(opts)),
+        host_key_policy: if opts.accept_new_host_keys { HostKeyPolicy::AcceptNew } else { HostKeyPolicy::Strict },
         connect_timeout: Some(opts.timeout),
         ..Default::default()
     };
@@ -124,6 +135,17 @@ pub async fn set_by_chpasswd(t: &Target, opts: &PasswdInitOptions) -> Result<(),
         return Err(format!("{cmd} failed (rc {}): {}", out.rc, err.trim()));
     }
     Ok(())
+}
+
+/// The fingerprints known_hosts holds for `t` (`ssh-keygen -l -F`), to show what was learned.
+pub fn fingerprints(known_hosts: &Path, t: &Target) -> Vec<String> {
+    let host = match t.port {
+        Some(p) if p != 22 => format!("[{}]:{p}", t.address),
+        _ => t.address.clone(),
+    };
+    let out = Command::new("ssh-keygen").arg("-l").arg("-F").arg(&host).arg("-f").arg(known_hosts).output();
+    let Ok(out) = out else { return vec![] };
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")).collect()
 }
 
 /// What the remote `passwd` dialog said, in the order it can happen.
@@ -146,7 +168,7 @@ fn next_prompt(buf: &str) -> Option<(Prompt, usize)> {
             r"|(?P<new>new( unix)? password: ?)",
             r"|(?P<current>(\(current\) unix password|current password): ?)",
             r"|(?P<updated>(password updated successfully|all authentication tokens updated successfully))",
-            r"|(?P<failed>[^\r\n]*(authentication token manipulation error|password unchanged|passwords do not match|sorry, passwords do not match|bad password[^\r\n]*|have exhausted maximum number of retries|permission denied[^\r\n]*))",
+            r"|(?P<failed>[^\r\n]*(authentication token manipulation error|password unchanged|passwords do not match|sorry, passwords do not match|bad password[^\r\n]*|have exhausted maximum number of retries|permission denied[^\r\n]*|host key verification failed[^\r\n]*|remote host identification has changed[^\r\n]*|no [a-z0-9-]+ host key is known for[^\r\n]*))",
         ))
         .expect("static regex")
     });
@@ -167,11 +189,27 @@ fn next_prompt(buf: &str) -> Option<(Prompt, usize)> {
 }
 
 /// Answer the forced password change the way mdxpasswdinit.py does: `ssh -tt` (remote PTY, so PAM
-/// prompts) with host key checks off for the first contact, then expect/send on the session.
+/// prompts), then expect/send on the session. Unlike mdxpasswdinit.py, the host key is checked
+/// (known_hosts, accept-new only when asked): the new password must not go to an impostor. These
+/// options come before --ssh-args, and ssh keeps the first value of an option, so extra arguments
+/// cannot turn the check off.
 pub fn set_by_prompt(t: &Target, opts: &PasswdInitOptions) -> Result<(), String> {
+    let known_hosts = known_hosts_path(opts);
+    if let Some(d) = known_hosts.parent() {
+        if !d.exists() {
+            std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let strict = if opts.accept_new_host_keys { "accept-new" } else { "yes" };
     let mut cmd = Command::new("ssh");
     cmd.arg("-tt")
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=publickey"])
+        .arg("-o")
+        .arg(format!("StrictHostKeyChecking={strict}"))
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .args(["-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no", "-o", "PreferredAuthentications=publickey"])
         .args(["-o", "BatchMode=no", "-o", "LogLevel=ERROR"])
         .arg("-o")
         .arg(format!("ConnectTimeout={}", opts.timeout.as_secs().max(1)));

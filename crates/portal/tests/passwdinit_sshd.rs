@@ -18,6 +18,8 @@ fn options(method: Method, sshd: &Sshd, login: &str, for_user: &str) -> PasswdIn
         ssh_args: vec![],
         identity_files: vec![sshd.client_key.clone()],
         known_hosts: Some(sshd.dir.path().join("known_hosts")),
+        // first contact: the test's fresh known_hosts learns the key
+        accept_new_host_keys: true,
     }
 }
 
@@ -93,4 +95,34 @@ fn prompt_method_reports_a_missing_current_password() {
     let err = results[0].1.clone().unwrap_err();
     assert!(err.contains("current password"), "{err}");
     assert!(user.password_is("Initial-pw-51x"), "password must be unchanged");
+}
+
+/// A host that answers with another key than known_hosts holds for it is not sent the password, by
+/// either method, even with --accept-new-host-keys and an --ssh-args that tries to turn checks off
+/// (before, the prompt method ran ssh with StrictHostKeyChecking=no and UserKnownHostsFile=/dev/null).
+#[test]
+fn an_impostor_host_key_gets_no_password() {
+    let sshd = Sshd::start("127.0.0.66", true, &["mdxpwtest6", "root"]);
+    let user = expired_user("mdxpwtest6", "Initial-pw-61x");
+    let targets = targets_from_inventory(&sshd.inventory("vm6"), "default").unwrap();
+    // known_hosts says the host has another key (the client key stands in for the real VM's key)
+    let other = std::fs::read_to_string(sshd.dir.path().join("client_key.pub")).unwrap();
+    let kh = sshd.dir.path().join("known_hosts");
+    std::fs::write(&kh, format!("[{}]:{} {}\n", sshd.addr, sshd.port, other.split_whitespace().take(2).collect::<Vec<_>>().join(" "))).unwrap();
+    let mut opts = options(Method::Prompt, &sshd, &user.0, &user.0);
+    opts.current_password = Some("Initial-pw-61x".into());
+    opts.ssh_args = vec!["-o".into(), "StrictHostKeyChecking=no".into(), "-o".into(), "UserKnownHostsFile=/dev/null".into()];
+    let results = run_all(&targets, &opts, 4);
+    let err = results[0].1.clone().unwrap_err();
+    assert!(err.to_lowercase().contains("host key") || err.to_lowercase().contains("identification"), "{err}");
+    assert!(user.password_is("Initial-pw-61x"), "password must be unchanged");
+    let results = run_all(&targets, &options(Method::Chpasswd, &sshd, "root", &user.0), 4);
+    assert!(results[0].1.is_err(), "chpasswd must refuse the changed key too");
+    assert!(user.password_is("Initial-pw-61x"), "password must be unchanged");
+    // and without --accept-new-host-keys an unknown host is refused as well
+    std::fs::remove_file(&kh).unwrap();
+    let mut strict = options(Method::Chpasswd, &sshd, "root", &user.0);
+    strict.accept_new_host_keys = false;
+    assert!(run_all(&targets, &strict, 4)[0].1.is_err(), "unknown host refused without accept-new");
+    assert!(user.password_is("Initial-pw-61x"));
 }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Bump when the build steps change in a way that changes the produced disk.
-pub const PIPELINE_VERSION: &str = "image-pipeline-3";
+pub const PIPELINE_VERSION: &str = "image-pipeline-4";
 
 pub fn default_cache_dir() -> PathBuf {
     if let Ok(d) = std::env::var("MDXCONF_CACHE") {
@@ -187,7 +187,8 @@ fn disk_inputs(def: &Definition) -> serde_json::Value {
         "source": def.source,
         "disk_size": super::definition::parse_size(&def.disk_size),
         "firmware": def.firmware,
-        "roles": def.roles,
+        // the definition's roles and the cloud_init role with its settings
+        "roles": def.provision_roles(),
         "vars": def.vars,
         "generalize": def.generalize,
     })

@@ -1,5 +1,7 @@
 //! images/*.yaml: one template definition per file. Parsed with mdxconf_config::yaml (serde-saphyr);
 //! every error names file:line:col.
+use super::cloud_init::{self, CloudInit};
+use super::target::{OpenstackSettings, OsInfo, VsphereSettings};
 use crate::qemu::Firmware;
 use mdxconf_config::error::ConfigError;
 use mdxconf_config::yaml::{self, Node, NodeKind, Origin};
@@ -31,6 +33,18 @@ pub struct Definition {
     /// apt Release/InRelease URLs whose package indexes `image build --refresh` watches (default: a
     /// rootfs source's mirror and suite; an overlay's base's).
     pub upstream: Vec<String>,
+    /// The guest setup that makes the template deployable (base definitions; overlays inherit it).
+    /// Absent: no cloud-init (test images reached by other means).
+    pub cloud_init: Option<CloudInit>,
+    /// mdx I: the vSphere release the OVA is for, the disk controller.
+    pub vsphere: VsphereSettings,
+    /// mdx II: how Nova attaches the image.
+    pub openstack: OpenstackSettings,
+    /// The guest OS (inferred from the source when absent).
+    pub os: Option<OsInfo>,
+    /// line:col of each top-level key, for errors found after parsing (outputs vs the base's guest).
+    #[serde(skip)]
+    pub key_origins: std::collections::BTreeMap<String, (usize, usize)>,
     /// Where this definition came from.
     #[serde(skip)]
     pub file: PathBuf,
@@ -148,10 +162,27 @@ impl GeneralizeStep {
 pub enum Output {
     Qcow2,
     Raw,
+    /// vSphere (mdx I): streamOptimized VMDK + OVF with cloud-init's vApp options
     Ova,
+    /// OpenStack (mdx II): compressed qcow2 + the Glance image properties and `openstack image create` line
+    Openstack,
 }
 
-const KEYS: &[&str] = &["name", "description", "base", "source", "disk_size", "cpus", "memory", "firmware", "roles", "vars", "generalize", "outputs", "ssh_timeout", "upstream"];
+const KEYS: &[&str] = &[
+    "name", "description", "base", "source", "disk_size", "cpus", "memory", "firmware", "roles", "vars", "generalize", "outputs", "ssh_timeout", "upstream", "cloud_init", "vsphere", "openstack", "os",
+];
+
+/// Debian/Ubuntu mmdebstrap variants (mmdebstrap(1)).
+const VARIANTS: &[&str] = &["extract", "custom", "essential", "apt", "required", "minbase", "buildd", "important", "debootstrap", "-", "standard"];
+
+/// A name that is safe as a file and directory name in the cache and the output directory.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !name.contains("..")
+}
 
 /// Deserialize one node; on failure point at the offending key (for unknown fields) or the node itself.
 fn de<T: DeserializeOwned>(node: &Node, file: &Path, what: &str) -> Result<T, ConfigError> {
@@ -207,7 +238,43 @@ pub fn parse_size(s: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// Why a definition with this guest setup cannot have these outputs.
+fn outputs_problem(outputs: &[Output], cloud_init: Option<&CloudInit>, base_name: &str) -> Option<String> {
+    for o in outputs {
+        match cloud_init {
+            None if cloud_init::needs_cloud_init(*o) => {
+                return Some(format!(
+                    "output `{}` is a template for a cloud, but `{base_name}` has no `cloud_init:` section: nobody could log in to a VM made from it (add `cloud_init: {{}}` to {base_name})",
+                    format!("{o:?}").to_lowercase()
+                ))
+            }
+            Some(c) => {
+                if let Some(why) = c.unfit_for(*o) {
+                    return Some(why);
+                }
+            }
+            None => {}
+        }
+    }
+    None
+}
+
 impl Definition {
+    /// The roles provisioning runs, in order: the definition's own, then (base definitions with a
+    /// `cloud_init:` section) the cloud_init role with its settings.
+    pub fn provision_roles(&self) -> Vec<RoleRef> {
+        let mut v = self.roles.clone();
+        if let Some(c) = &self.cloud_init {
+            v.push(RoleRef::WithVars { role: cloud_init::ROLE.into(), vars: c.role_vars() });
+        }
+        v
+    }
+
+    /// The location of a top-level key (the file's start when absent), for errors.
+    pub fn origin_of(&self, key: &str) -> (usize, usize) {
+        self.key_origins.get(key).copied().unwrap_or((1, 1))
+    }
+
     pub fn load(path: &Path) -> Result<Definition, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::at(path, 0, 0, format!("cannot read image definition: {e}")))?;
         let root = yaml::parse_nodes(&text, path)?;
@@ -230,9 +297,16 @@ impl Definition {
             return Err(err_at(path, &root.origin, "exactly one of `base` (overlay on another image) or `source` (installer/rootfs) is required"));
         }
         let disk_size: String = get("disk_size").map(|n| de(n, path, "disk_size")).transpose()?.unwrap_or_else(|| "8G".into());
-        if parse_size(&disk_size).is_none() {
-            let o = get("disk_size").map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
-            return Err(err_at(path, &o, format!("disk_size `{disk_size}` is not a size like 8G or 512M")));
+        match parse_size(&disk_size) {
+            None => {
+                let o = get("disk_size").map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
+                return Err(err_at(path, &o, format!("disk_size `{disk_size}` is not a size like 8G or 512M")));
+            }
+            Some(b) if !(1 << 30..=16 << 40).contains(&b) => {
+                let o = get("disk_size").map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
+                return Err(err_at(path, &o, format!("disk_size `{disk_size}` must be between 1G and 16T")));
+            }
+            Some(_) => {}
         }
         let firmware: Firmware = get("firmware").map(|n| de(n, path, "firmware (bios or efi)")).transpose()?.unwrap_or_default();
         if let Some(Source::Installer(i)) = &source {
@@ -254,21 +328,78 @@ impl Definition {
                 }
             }
         }
+        let at = |k: &str| get(k).map(|n| n.origin.clone()).unwrap_or(root.origin.clone());
+        if !valid_name(&name) {
+            return Err(err_at(path, &at("name"), format!("name `{name}` must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit (it names files and directories)")));
+        }
+        let cpus: u32 = get("cpus").map(|n| de(n, path, "cpus")).transpose()?.unwrap_or(2);
+        if !(1..=256).contains(&cpus) {
+            return Err(err_at(path, &at("cpus"), format!("cpus must be 1-256, found {cpus}")));
+        }
+        let memory: u32 = get("memory").map(|n| de(n, path, "memory (MiB)")).transpose()?.unwrap_or(2048);
+        if memory < 256 {
+            return Err(err_at(path, &at("memory"), format!("memory is in MiB and must be at least 256, found {memory}")));
+        }
+        let ssh_timeout: u64 = get("ssh_timeout").map(|n| de(n, path, "ssh_timeout")).transpose()?.unwrap_or(600);
+        if ssh_timeout == 0 {
+            return Err(err_at(path, &at("ssh_timeout"), "ssh_timeout must be at least 1 second"));
+        }
+        if let Some(Source::Rootfs(r)) = &source {
+            let o = get("source").and_then(|n| n.get("rootfs")).map(|n| n.origin.clone()).unwrap_or(at("source"));
+            if r.suite.trim().is_empty() || !r.suite.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(err_at(path, &o, format!("rootfs.suite `{}` is not a suite name like bookworm", r.suite)));
+            }
+            if !VARIANTS.contains(&r.variant.as_str()) {
+                return Err(err_at(path, &o, format!("rootfs.variant `{}` is not one of mmdebstrap's: {}", r.variant, VARIANTS.join(", "))));
+            }
+            if !(r.mirror.starts_with("http://") || r.mirror.starts_with("https://") || r.mirror.starts_with("file://")) {
+                return Err(err_at(path, &o, format!("rootfs.mirror `{}` must be an http(s):// or file:// URL", r.mirror)));
+            }
+        }
+        let cloud_init: Option<CloudInit> = get("cloud_init").map(|n| de(n, path, "cloud_init")).transpose()?;
+        if let Some(c) = &cloud_init {
+            if base.is_some() {
+                return Err(err_at(path, &at("cloud_init"), "cloud_init is set on the base definition (the guest setup is part of the base disk); overlays inherit it"));
+            }
+            if let Some(p) = c.problems().into_iter().next() {
+                return Err(err_at(path, &at("cloud_init"), p));
+            }
+        }
+        let vsphere: VsphereSettings = get("vsphere").map(|n| de(n, path, "vsphere")).transpose()?.unwrap_or_default();
+        if let Err(e) = vsphere.release().and_then(|_| vsphere.controller()) {
+            return Err(err_at(path, &at("vsphere"), format!("vsphere: {e}")));
+        }
+        let openstack: OpenstackSettings = get("openstack").map(|n| de(n, path, "openstack")).transpose()?.unwrap_or_default();
+        if let Some(p) = openstack.problems().into_iter().next() {
+            return Err(err_at(path, &at("openstack"), p));
+        }
+        let outputs: Vec<Output> = get("outputs").map(|n| de(n, path, "outputs")).transpose()?.unwrap_or_else(|| vec![Output::Qcow2]);
+        if base.is_none() {
+            if let Some(why) = outputs_problem(&outputs, cloud_init.as_ref(), &name) {
+                return Err(err_at(path, &at("outputs"), why));
+            }
+        }
+        let key_origins = entries.iter().map(|(k, _)| (k.value.clone(), (k.origin.line, k.origin.col))).collect();
         let def = Definition {
             name,
             description: get("description").map(|n| de(n, path, "description")).transpose()?,
             base,
             source,
             disk_size,
-            cpus: get("cpus").map(|n| de(n, path, "cpus")).transpose()?.unwrap_or(2),
-            memory: get("memory").map(|n| de(n, path, "memory (MiB)")).transpose()?.unwrap_or(2048),
+            cpus,
+            memory,
             firmware,
             roles: get("roles").map(|n| de(n, path, "roles")).transpose()?.unwrap_or_default(),
             vars: get("vars").map(|n| de(n, path, "vars")).transpose()?.unwrap_or_default(),
             generalize: get("generalize").map(|n| de(n, path, "generalize")).transpose()?.unwrap_or_else(GeneralizeStep::all),
-            outputs: get("outputs").map(|n| de(n, path, "outputs")).transpose()?.unwrap_or_else(|| vec![Output::Qcow2]),
-            ssh_timeout: get("ssh_timeout").map(|n| de(n, path, "ssh_timeout")).transpose()?.unwrap_or(600),
+            outputs,
+            ssh_timeout,
             upstream: get("upstream").map(|n| de(n, path, "upstream (a list of Release/InRelease URLs)")).transpose()?.unwrap_or_default(),
+            cloud_init,
+            vsphere,
+            openstack,
+            os: get("os").map(|n| de(n, path, "os")).transpose()?,
+            key_origins,
             file: path.to_path_buf(),
             text,
         };
@@ -307,7 +438,31 @@ impl Definition {
             cur = b;
         }
         chain.reverse();
+        if self.base.is_some() {
+            let root = &chain[0];
+            if let Some(why) = outputs_problem(&self.outputs, root.cloud_init.as_ref(), &root.name) {
+                let (line, col) = self.origin_of("outputs");
+                return Err(ConfigError::at(&self.file, line, col, format!("{why} (the guest is set up by base `{}`, {})", root.name, root.file.display())));
+            }
+        }
         Ok(chain)
+    }
+
+    /// The guest setup of this image: its own, or its root base's (overlays inherit it).
+    pub fn effective_cloud_init(chain: &[Definition]) -> Option<&CloudInit> {
+        chain.first().and_then(|d| d.cloud_init.as_ref())
+    }
+
+    /// The guest OS: `os:` of the nearest definition in the chain that sets it, else inferred from the
+    /// root's source (rootfs suite, installer ISO or netboot name).
+    pub fn effective_os(chain: &[Definition]) -> Option<OsInfo> {
+        if let Some(os) = chain.iter().rev().find_map(|d| d.os.clone()) {
+            return Some(os);
+        }
+        match chain.first()?.source.as_ref()? {
+            Source::Rootfs(r) => OsInfo::from_suite(&r.suite),
+            Source::Installer(i) => i.iso.as_ref().and_then(|iso| OsInfo::from_installer_name(&iso.url)).or_else(|| i.netboot.as_deref().and_then(OsInfo::from_installer_name)),
+        }
     }
 }
 

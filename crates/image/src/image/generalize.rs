@@ -23,8 +23,9 @@ pub fn script_for(step: GeneralizeStep) -> String {
              fi",
             super::rootfs::SSH_HOSTKEY_UNIT
         ),
+        // a deployed VM is a new instance: cloud-init (and the first-login step) run again at its first boot
         CloudInit => "if command -v cloud-init >/dev/null 2>&1; then cloud-init clean --logs --seed >/dev/null 2>&1 || cloud-init clean --logs; fi; \
-            rm -rf /var/lib/cloud/instances /var/lib/cloud/instance"
+            rm -rf /var/lib/cloud/instances /var/lib/cloud/instance /var/lib/cloud/data /var/lib/mdxconf/first-login"
             .into(),
         // installer-only kernel parameters (autoinstall, ds=..., preseed url=...) must not boot again
         GrubCmdline => "if [ -f /etc/default/grub ]; then \
@@ -47,6 +48,7 @@ pub fn script_for(step: GeneralizeStep) -> String {
 const CHECKS: &str = "\
 if [ -s /etc/machine-id ]; then echo 'machine-id not empty'; fi; \
 if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then echo 'SSH host keys still present'; fi; \
+if [ -e /var/lib/cloud/instance ] || [ -e /var/lib/cloud/data/instance-id ]; then echo 'cloud-init instance state left (a deployed VM would not run its first boot)'; fi; \
 for f in /etc/default/grub /boot/grub/grub.cfg; do \
   [ -f $f ] && grep -nE 'ds=nocloud|autoinstall|url=http://10\\.0\\.2\\.2|priority=critical' $f | sed \"s|^|$f: installer boot parameter left: |\"; \
 done; true";
@@ -78,6 +80,7 @@ pub async fn run(g: &Guest, steps: &[GeneralizeStep], log: &crate::progress::Bui
             (l.contains("machine-id") && steps.contains(&GeneralizeStep::MachineId))
                 || (l.contains("host keys") && steps.contains(&GeneralizeStep::SshHostKeys))
                 || (l.contains("installer boot parameter") && steps.contains(&GeneralizeStep::GrubCmdline))
+                || (l.contains("cloud-init instance state") && steps.contains(&GeneralizeStep::CloudInit))
         })
         .collect();
     if !relevant.is_empty() {

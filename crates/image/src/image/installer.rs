@@ -90,13 +90,8 @@ pub async fn extract_from_iso(iso: &Path, inner: &str, dest: &Path) -> Result<()
 
 /// A NoCloud seed ISO (volume id `cidata`) holding the served files.
 pub async fn make_seed_iso(files: &BTreeMap<String, Vec<u8>>, dir: &Path, out: &Path) -> Result<()> {
-    let sd = dir.join("seed");
-    std::fs::create_dir_all(&sd)?;
-    for (name, content) in files {
-        std::fs::write(sd.join(name), content)?;
-    }
-    output(Command::new("xorriso").args(["-as", "genisoimage", "-quiet", "-volid", "cidata", "-joliet", "-rock", "-o"]).arg(out).arg(&sd)).await.context("creating the cidata seed ISO")?;
-    Ok(())
+    let files: Vec<(String, Vec<u8>)> = files.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    crate::iso::make("cidata", &files, &dir.join("seed"), out).await
 }
 
 /// Everything needed to boot the installer.
@@ -159,10 +154,10 @@ pub async fn start_vm(def: &Definition, boot: &InstallerBoot, disk: &Path, run_d
     spec.memory_mb = def.memory.max(1024);
     spec.cpus = def.cpus;
     spec.firmware = def.firmware;
-    spec.drives.push(Drive { path: disk.into(), format: "qcow2".into() });
+    spec.drives.push(Drive::virtio(disk, "qcow2"));
     spec.cdroms.extend(boot.cdrom.iter().chain(boot.seed.iter()).cloned());
     spec.direct_boot = Some(DirectBoot { kernel: boot.kernel.clone(), initrd: Some(boot.initrd.clone()), append: boot.append.clone() });
-    spec.nics.push(Nic::User { ssh_host_port: None, mac: None });
+    spec.nics.push(Nic::user(None, None));
     spec.no_reboot = true;
     Vm::start(spec).await
 }

@@ -2,15 +2,19 @@
 //! outputs. One boot per image: after provisioning, a live QMP snapshot freezes the provisioned disk
 //! as `stage.qcow2` (variants overlay it, still accepting the build key) and generalization writes into
 //! `image.qcow2` on top of it.
+pub mod builtin_roles;
 pub mod cache;
+pub mod cloud_init;
 pub mod definition;
 pub mod generalize;
+pub mod glance;
 pub mod http;
 pub mod installer;
 pub mod outputs;
 pub mod provision;
 pub mod record;
 pub mod rootfs;
+pub mod target;
 pub mod upstream;
 
 use crate::guest::Guest;
@@ -91,16 +95,18 @@ pub async fn build(def_path: &Path, opts: &BuildOptions) -> Result<BuildResult> 
         last = Some(r);
     }
     let mut result = last.expect("chain has at least the definition itself");
-    result.outputs = outputs::write(&def, &result.entry, &mut result.record, opts).await?;
+    result.outputs = outputs::write(&chain, &result.entry, &mut result.record, opts).await?;
     Ok(result)
 }
 
-fn role_dirs(def: &Definition, opts: &BuildOptions) -> Result<Vec<PathBuf>> {
+fn role_dirs(def: &Definition, cache: &Cache, opts: &BuildOptions) -> Result<Vec<PathBuf>> {
     let search = provision::search_path(def, &opts.roles_path);
     let mut out = vec![];
-    for r in &def.roles {
+    for r in def.provision_roles() {
         match search.iter().map(|d| d.join(r.name())).find(|p| p.is_dir()) {
             Some(p) => out.push(p),
+            // the role mdxconf adds itself is built in, for definitions kept outside this repository
+            None if r.name() == cloud_init::ROLE => out.push(builtin_roles::materialize(&cache.root, r.name())?),
             None => {
                 let (line, col) = locate(&def.text, r.name());
                 return Err(mdxconf_config::error::ConfigError::at(&def.file, line, col, format!("role `{}` not found (searched: {})", r.name(), search.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))).into());
@@ -165,7 +171,7 @@ async fn build_key(def: &Definition, def_key: &str, archives: &[String], cache: 
 }
 
 async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, opts: &BuildOptions, force: bool, archives: &[String]) -> Result<BuildResult> {
-    let roles = role_dirs(def, opts)?;
+    let roles = role_dirs(def, cache, opts)?;
     let def_key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
     let _lock = cache.lock_name(&def.name).await?;
     let (key, upstream_state) = build_key(def, &def_key, archives, cache, opts).await?;
@@ -276,7 +282,7 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
         accel: probe.accel.name().into(),
         accel_reason: probe.reason.clone(),
         started_at: record::now(),
-        roles: def.roles.iter().map(|r| r.name().to_string()).collect(),
+        roles: def.provision_roles().iter().map(|r| r.name().to_string()).collect(),
         ..Default::default()
     };
     let stage = dir.join("stage.qcow2");
@@ -294,7 +300,7 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
             st.done();
             direct_boot = Some(DirectBoot { kernel: disk.kernel, initrd: Some(disk.initrd), append: format!("root=UUID={} ro console=ttyS0,115200n8", disk.root_uuid) });
             bootloader_needed = true;
-            rec.inputs["rootfs_packages"] = serde_json::json!(rootfs::required_packages(def.firmware).iter().map(|s| s.to_string()).chain(src.packages.iter().cloned()).collect::<Vec<_>>());
+            rec.inputs["rootfs_packages"] = serde_json::json!(rootfs::packages(def, src));
         }
         (Some(Source::Installer(src)), _) => {
             crate::proc::output(Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&stage).arg(&def.disk_size)).await?;
@@ -320,8 +326,8 @@ async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildR
     spec.memory_mb = def.memory;
     spec.cpus = def.cpus;
     spec.firmware = def.firmware;
-    spec.drives.push(Drive { path: stage.clone(), format: "qcow2".into() });
-    spec.nics.push(Nic::User { ssh_host_port: Some(ssh_port.port), mac: None });
+    spec.drives.push(Drive::virtio(&stage, "qcow2"));
+    spec.nics.push(Nic::user(Some(ssh_port.port), None));
     spec.direct_boot = direct_boot;
     let st = log.stage("boot and wait for SSH");
     let mut vm = Vm::start(spec).await?;
@@ -379,8 +385,9 @@ async fn provision_and_generalize(
         log.info(out.trim());
         st.done();
     }
-    if !def.roles.is_empty() {
-        let st = log.stage(&format!("provision ({})", def.roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")));
+    let provision_roles = def.provision_roles();
+    if !provision_roles.is_empty() {
+        let st = log.stage(&format!("provision ({})", provision_roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")));
         let summary = provision::apply(def, g, dir, roles, opts).await?;
         rec.provision = Some(serde_json::to_value(&summary)?);
         st.done();

@@ -76,7 +76,7 @@ fn mentions(text: &str, name: &str) -> bool {
 /// The playbook: every role of the definition, in order, with its vars; definition `vars` as play vars.
 pub fn playbook_yaml(def: &Definition) -> Result<String> {
     let roles: Vec<serde_json::Value> = def
-        .roles
+        .provision_roles()
         .iter()
         .map(|r| match r {
             RoleRef::Name(n) => serde_json::json!({ "role": n }),

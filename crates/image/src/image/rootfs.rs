@@ -87,6 +87,8 @@ pub const SSH_HOSTKEY_UNIT: &str = "[Unit]
 Description=Generate SSH host keys on first boot (removed when the template was generalized)
 ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key
 Before=ssh.service
+# cloud-init regenerates the keys on a new instance: never run beside it
+After=cloud-init.service
 
 [Service]
 Type=oneshot
@@ -145,14 +147,22 @@ fn set_kv(text: &str, key: &str, value: &str) -> String {
     out.join("\n") + "\n"
 }
 
-/// Run mmdebstrap for `src` into `dir`.
-pub async fn debootstrap(src: &RootfsSource, firmware: Firmware, dir: &Path, log: &BuildLog) -> Result<()> {
-    let mut pkgs: Vec<String> = required_packages(firmware).iter().map(|s| s.to_string()).collect();
-    for p in &src.packages {
-        if !pkgs.contains(p) {
-            pkgs.push(p.clone());
+/// Every package mmdebstrap installs for `def`: what booting needs, the definition's own, and (with
+/// `cloud_init:`) cloud-init and the guest agents, installed here rather than by the role inside the
+/// emulated guest.
+pub fn packages(def: &Definition, src: &RootfsSource) -> Vec<String> {
+    let mut pkgs: Vec<String> = required_packages(def.firmware).iter().map(|s| s.to_string()).collect();
+    let cloud = def.cloud_init.as_ref().map(|_| super::cloud_init::ROOTFS_PACKAGES).unwrap_or_default();
+    for p in src.packages.iter().map(String::as_str).chain(cloud.iter().copied()) {
+        if !pkgs.iter().any(|q| q == p) {
+            pkgs.push(p.to_string());
         }
     }
+    pkgs
+}
+
+/// Run mmdebstrap for `src` into `dir`.
+pub async fn debootstrap(src: &RootfsSource, pkgs: &[String], firmware: Firmware, dir: &Path, log: &BuildLog) -> Result<()> {
     let mut cmd = Command::new("mmdebstrap");
     cmd.arg(format!("--variant={}", src.variant)).arg(format!("--include={}", pkgs.join(",")));
     if !src.components.is_empty() {
@@ -263,7 +273,7 @@ pub async fn build(def: &Definition, src: &RootfsSource, work: &Path, boot_out: 
     let dir = work.join("rootfs");
     std::fs::create_dir_all(&dir)?;
     let st = log.stage("mmdebstrap");
-    debootstrap(src, def.firmware, &dir, log).await?;
+    debootstrap(src, &packages(def, src), def.firmware, &dir, log).await?;
     st.done();
     let root_uuid = new_uuid()?;
     let esp = if def.firmware == Firmware::Efi { Some(new_fat_id()?) } else { None };

@@ -17,6 +17,9 @@ pub const INVENTORY_FILE: &str = "inventory.ini";
 pub struct LabVm {
     pub name: String,
     pub pid: i32,
+    /// Loopback address SSH is forwarded from (127.0.0.1 for `lab up`; `image deploy` may use others).
+    #[serde(default = "loopback")]
+    pub ssh_addr: String,
     pub ssh_port: u16,
     pub private_ip: String,
     pub private_mac: String,
@@ -61,6 +64,10 @@ pub fn pid_is_qemu(pid: i32) -> bool {
         Ok(c) => String::from_utf8_lossy(&c).contains("qemu") && !is_zombie(pid),
         Err(_) => false,
     }
+}
+
+fn loopback() -> String {
+    "127.0.0.1".into()
 }
 
 pub fn load_state(dir: &Path) -> Result<Option<LabState>> {
@@ -142,13 +149,13 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
             spec.memory_mb = o.memory;
             spec.cpus = o.cpus;
             spec.firmware = firmware;
-            spec.drives.push(Drive { path: overlay.clone(), format: "qcow2".into() });
-            spec.nics.push(Nic::User { ssh_host_port: Some(ssh.port), mac: Some(network::nat_mac(mcast_port, i)) });
+            spec.drives.push(Drive::virtio(&overlay, "qcow2"));
+            spec.nics.push(Nic::user(Some(ssh.port), Some(network::nat_mac(mcast_port, i))));
             spec.nics.push(Nic::Mcast { port: mcast_port, mac: network::private_mac(mcast_port, i) });
             // systemd (>= 252) installs this as root's authorized_keys at boot: generalized images carry no key
             spec.smbios_strings.push(format!("io.systemd.credential:ssh.authorized_keys.root={pubkey}"));
             let vm = Vm::start(spec).await?;
-            state.vms.push(LabVm { name, pid: vm.pid(), ssh_port: ssh.port, private_ip: network::private_ip(i), private_mac: network::private_mac(mcast_port, i), overlay, qmp: vm.spec.qmp_path(), serial_log: vm.spec.serial_path() });
+            state.vms.push(LabVm { name, pid: vm.pid(), ssh_addr: loopback(), ssh_port: ssh.port, private_ip: network::private_ip(i), private_mac: network::private_mac(mcast_port, i), overlay, qmp: vm.spec.qmp_path(), serial_log: vm.spec.serial_path() });
             vms.push(vm);
             leases.push(ssh);
         }
@@ -197,13 +204,19 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
     }
 }
 
+pub fn save_state(dir: &Path, state: &LabState) -> Result<()> {
+    crate::util::write_atomic(&dir.join(STATE_FILE), serde_json::to_string_pretty(state)?.as_bytes())
+}
+
 fn cleanup_files(st: &LabState) {
     for v in &st.vms {
         let _ = std::fs::remove_file(&v.overlay);
         let _ = std::fs::remove_file(&v.qmp);
         ports::release("tcp", v.ssh_port);
     }
-    ports::release("udp", st.mcast_port);
+    if st.mcast_port != 0 {
+        ports::release("udp", st.mcast_port);
+    }
     let _ = std::fs::remove_file(&st.inventory);
     let _ = std::fs::remove_file(&st.known_hosts);
 }
@@ -275,7 +288,7 @@ pub async fn status(dir: &Path) -> Result<Vec<String>> {
         } else {
             "stopped".into()
         };
-        lines.push(format!("{}\tpid {}\t{}\tssh 127.0.0.1:{}\t{}", v.name, v.pid, state, v.ssh_port, v.private_ip));
+        lines.push(format!("{}\tpid {}\t{}\tssh {}:{}\t{}", v.name, v.pid, state, v.ssh_addr, v.ssh_port, v.private_ip));
     }
     Ok(lines)
 }

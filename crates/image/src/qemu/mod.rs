@@ -30,14 +30,67 @@ pub struct Drive {
     pub path: PathBuf,
     /// "qcow2" or "raw"
     pub format: String,
+    pub bus: DiskBus,
+}
+
+impl Drive {
+    pub fn virtio(path: &Path, format: &str) -> Drive {
+        Drive { path: path.to_path_buf(), format: format.into(), bus: DiskBus::Virtio }
+    }
+}
+
+/// How a disk is attached: virtio-blk (QEMU, OpenStack), or as vSphere attaches it (VMware
+/// paravirtual SCSI, NVMe), so an image is booted on the controller its cloud gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiskBus {
+    #[default]
+    Virtio,
+    Pvscsi,
+    Nvme,
+}
+
+/// The NIC model: virtio-net (QEMU, OpenStack) or VMware's vmxnet3 (vSphere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NicModel {
+    #[default]
+    Virtio,
+    Vmxnet3,
+}
+
+impl NicModel {
+    fn device(self) -> &'static str {
+        match self {
+            NicModel::Virtio => "virtio-net-pci",
+            NicModel::Vmxnet3 => "vmxnet3",
+        }
+    }
+}
+
+/// User-mode NAT (the guest reaches 10.0.2.2 = the host); the guest's SSH port forwarded from a
+/// loopback address.
+#[derive(Debug, Clone, Default)]
+pub struct UserNic {
+    pub ssh_host_port: Option<u16>,
+    /// Loopback address the forward listens on (default 127.0.0.1).
+    pub ssh_host_addr: Option<String>,
+    /// The guest address to forward to (default: the address the NAT's DHCP gives, 10.0.2.15).
+    pub ssh_guest_addr: Option<String>,
+    pub mac: Option<String>,
+    pub model: NicModel,
 }
 
 #[derive(Debug, Clone)]
 pub enum Nic {
-    /// User-mode NAT (guest reaches 10.0.2.2 = host), SSH forwarded from 127.0.0.1:host_port
-    User { ssh_host_port: Option<u16>, mac: Option<String> },
+    User(UserNic),
     /// Private L2 network shared by all guests using the same multicast group:port (lab)
     Mcast { port: u16, mac: String },
+}
+
+impl Nic {
+    /// User-mode NAT, virtio, SSH forwarded from 127.0.0.1:`ssh_host_port`.
+    pub fn user(ssh_host_port: Option<u16>, mac: Option<String>) -> Nic {
+        Nic::User(UserNic { ssh_host_port, mac, ..Default::default() })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +118,8 @@ pub struct VmSpec {
     pub no_reboot: bool,
     /// SMBIOS type 11 strings, e.g. systemd credentials `io.systemd.credential:NAME=VALUE`.
     pub smbios_strings: Vec<String>,
+    /// A QEMU guest agent channel (virtio-serial port org.qemu.guest_agent.0) on this unix socket.
+    pub guest_agent_socket: Option<PathBuf>,
     pub extra_args: Vec<String>,
 }
 
@@ -83,6 +138,7 @@ impl VmSpec {
             run_dir: run_dir.into(),
             no_reboot: false,
             smbios_strings: vec![],
+            guest_agent_socket: None,
             extra_args: vec![],
         }
     }
@@ -118,8 +174,23 @@ impl VmSpec {
             push(&["-drive", &format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}")]);
             push(&["-drive", &format!("if=pflash,format=raw,file={}", vars.display())]);
         }
+        let mut scsi = false;
         for (i, d) in self.drives.iter().enumerate() {
-            push(&["-drive", &format!("file={},format={},if=virtio,index={i},id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]);
+            match d.bus {
+                DiskBus::Virtio => push(&["-drive", &format!("file={},format={},if=virtio,index={i},id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]),
+                DiskBus::Pvscsi => {
+                    if !scsi {
+                        push(&["-device", "pvscsi,id=scsi0"]);
+                        scsi = true;
+                    }
+                    push(&["-drive", &format!("file={},format={},if=none,id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]);
+                    push(&["-device", &format!("scsi-hd,drive=disk{i},bus=scsi0.0,scsi-id={i},bootindex={i}")]);
+                }
+                DiskBus::Nvme => {
+                    push(&["-drive", &format!("file={},format={},if=none,id=disk{i},cache=unsafe,discard=unmap", d.path.display(), d.format)]);
+                    push(&["-device", &format!("nvme,drive=disk{i},serial=mdxconf{i},bootindex={i}")]);
+                }
+            }
         }
         // AHCI, not the i440fx board's IDE: with OVMF, Linux finds no device on that IDE controller
         // (tests/installer_iso.rs saw no sr0), and every installer kernel has the ahci driver
@@ -139,14 +210,16 @@ impl VmSpec {
         for (i, n) in self.nics.iter().enumerate() {
             let id = format!("n{i}");
             match n {
-                Nic::User { ssh_host_port, mac } => {
+                Nic::User(u) => {
                     let mut nd = format!("user,id={id}");
-                    if let Some(p) = ssh_host_port {
-                        nd.push_str(&format!(",hostfwd=tcp:127.0.0.1:{p}-:22"));
+                    if let Some(p) = u.ssh_host_port {
+                        let host = u.ssh_host_addr.as_deref().unwrap_or("127.0.0.1");
+                        let guest = u.ssh_guest_addr.as_deref().unwrap_or("");
+                        nd.push_str(&format!(",hostfwd=tcp:{host}:{p}-{guest}:22"));
                     }
                     push(&["-netdev", &nd]);
-                    let mut dev = format!("virtio-net-pci,netdev={id}");
-                    if let Some(m) = mac {
+                    let mut dev = format!("{},netdev={id}", u.model.device());
+                    if let Some(m) = &u.mac {
                         dev.push_str(&format!(",mac={m}"));
                     }
                     push(&["-device", &dev]);
@@ -160,6 +233,10 @@ impl VmSpec {
         for s in &self.smbios_strings {
             // a comma inside an option value is escaped by doubling it
             push(&["-smbios", &format!("type=11,value={}", s.replace(',', ",,"))]);
+        }
+        if let Some(sock) = &self.guest_agent_socket {
+            push(&["-chardev", &format!("socket,path={},server=on,wait=off,id=qga0", sock.display())]);
+            push(&["-device", "virtio-serial-pci", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0"]);
         }
         if self.no_reboot {
             push(&["-no-reboot"]);

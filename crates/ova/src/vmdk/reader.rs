@@ -44,8 +44,30 @@ fn marker_fields(b: &[u8; 512]) -> (u64, u32, u32) {
     )
 }
 
+/// Receives each grain's disk offset (bytes) and its 64 KiB of inflated data, in stream order.
+pub type GrainSink<'s> = &'s mut dyn FnMut(u64, &[u8]) -> Result<(), String>;
+
 /// Checks a streamOptimized VMDK. With `inflate`, every grain is decompressed and must yield exactly 64 KiB.
 pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
+    check_with(region, inflate, None)
+}
+
+/// Writes the disk a streamOptimized VMDK holds into `dest` as a raw image of its capacity (sparse:
+/// only the grains the stream carries are written), after checking it as `check` does.
+pub fn extract_raw(region: &Region, dest: &File) -> Result<VmdkInfo, String> {
+    let head = SparseHeader::parse(&region.sector(0)?).map_err(|e| format!("header: {e}"))?;
+    let capacity = head.capacity_sectors.checked_mul(SECTOR).ok_or("header: capacity overflows")?;
+    dest.set_len(capacity).map_err(|e| format!("sizing the raw disk: {e}"))?;
+    let mut sink = |at: u64, data: &[u8]| {
+        let n = (capacity.saturating_sub(at)).min(data.len() as u64) as usize;
+        dest.write_all_at(&data[..n], at).map_err(|e| format!("writing the raw disk at {at}: {e}"))
+    };
+    check_with(region, true, Some(&mut sink))
+}
+
+/// `check`, handing every inflated grain to `sink` (which implies `inflate`).
+pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -> Result<VmdkInfo, String> {
+    let inflate = inflate || sink.is_some();
     if !region.len.is_multiple_of(SECTOR) || region.len < 5 * SECTOR {
         return Err(format!("size {} is not a whole number of sectors or too small", region.len));
     }
@@ -84,7 +106,7 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
     let gd_count = gt_count(head.capacity_sectors);
     let gd_secs = gd_sectors(head.capacity_sectors);
     let gd_at = foot.gd_offset;
-    if gd_at < 1 || gd_at + gd_secs > total - 3 {
+    if gd_at < 1 || gd_at.saturating_add(gd_secs) > total - 3 {
         return Err(format!("grain directory offset {gd_at} out of range"));
     }
     let (gm_val, gm_size, gm_type) = marker_fields(&region.sector(gd_at - 1)?);
@@ -101,7 +123,7 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
             continue;
         }
         gts += 1;
-        if gt_at < head.overhead_sectors + 1 || gt_at + GT_SECTORS > gd_at {
+        if gt_at < head.overhead_sectors.saturating_add(1) || gt_at + GT_SECTORS > gd_at {
             return Err(format!("grain table {gi} at sector {gt_at} out of range"));
         }
         let (m_val, m_size, m_type) = marker_fields(&region.sector(gt_at - 1)?);
@@ -144,13 +166,16 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
                 return Err(format!("grain marker at sector {s} has lba {val}, grain table says {}", grain * GRAIN_SECTORS));
             }
             let secs = (12 + size as u64).div_ceil(SECTOR);
-            if s + secs > total {
+            if s.saturating_add(secs) > total {
                 return Err(format!("grain at sector {s} runs past the end of the file (truncated?)"));
             }
             if inflate {
                 let mut data = vec![0u8; size as usize];
                 region.read(s * SECTOR + 12, &mut data)?;
                 inflate_grain(&data, &mut inflate_buf).map_err(|e| format!("grain at sector {s} (lba {val}): {e}"))?;
+                if let Some(sink) = sink.as_mut() {
+                    sink(val * SECTOR, &inflate_buf)?;
+                }
             }
             walked += 1;
             s += secs;
@@ -163,7 +188,8 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
                 }
                 break;
             }
-            MARKER_GT | MARKER_GD | MARKER_FOOTER => s += 1 + val,
+            // checked: a crafted marker value must not wrap the position back to the start (endless walk)
+            MARKER_GT | MARKER_GD | MARKER_FOOTER => s = s.checked_add(1).and_then(|x| x.checked_add(val)).filter(|&n| n <= total).ok_or_else(|| format!("marker at sector {s} skips {val} sectors, past the end of the stream"))?,
             // Any other type with size 0 is a corrupt or unknown marker: the stream cannot be trusted.
             _ => return Err(format!("unknown marker type {mtype} at sector {s}")),
         }
