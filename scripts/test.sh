@@ -33,6 +33,9 @@ phase build cargo build --profile ci --workspace --bins
 disk "after the build"
 phase crate-tests cargo test --profile ci --workspace --no-fail-fast -- --test-threads=2
 disk "after the crate tests"
+# the user journey: the default template exported for both clouds, `image test` of each, two VMs
+# deployed as each cloud would, portal CSV -> inventory -> passwdinit -> apply twice
+phase journey env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test journey -- --ignored --nocapture
 phase vm-modules scripts/test-vm-modules.sh
 phase roles-lab env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
 disk "at the end"

@@ -142,6 +142,71 @@ fn detects_corrupted_grain_data() {
     assert!(e.contains("grain at sector 128"), "{e}");
 }
 
+/// A marker whose value would wrap the stream position (u64::MAX sectors to skip) is an error, found
+/// at once. Before, `s += 1 + val` wrapped to the same sector and `ova verify` spun forever.
+#[test]
+fn a_marker_skipping_past_the_end_is_an_error_not_an_endless_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, x) = good_ova_unpacked(dir.path());
+    let vmdk = x.join("v-disk1.vmdk");
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(&vmdk).unwrap();
+    // walk the grain markers from the first grain (sector 128) to the last one
+    let (mut s, mut last) = (128u64, 0u64);
+    loop {
+        let mut b = [0u8; 16];
+        f.read_exact_at(&mut b, s * 512).unwrap();
+        let size = u32::from_le_bytes(b[8..12].try_into().unwrap()) as u64;
+        if size == 0 {
+            break;
+        }
+        last = s;
+        s += (12 + size).div_ceil(512);
+    }
+    // the last grain's marker now claims to be a grain-table marker covering u64::MAX sectors
+    let mut m = [0u8; 16];
+    m[0..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    m[12..16].copy_from_slice(&1u32.to_le_bytes());
+    f.write_all_at(&m, last * 512).unwrap();
+    rewrite_manifest(&x);
+    let bad = dir.path().join("bad.ova");
+    repack(&x, &bad, &["v.ovf", "v.mf", "v-disk1.vmdk"]);
+    let started = Instant::now();
+    let e = verify_err(&bad);
+    assert!(e.contains("past the end"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// The disk read back from the stream by mdxconf's own reader (what `image test` boots) equals the
+/// source; an odd sector count is rounded up to a whole KiB, as the OVF capacity states.
+#[test]
+fn the_reader_gives_back_the_source_disk_and_capacity_is_whole_kib() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("odd.raw");
+    raw_image(&src, 3 * MIB + 512, &[(0, 100_000), (2 * MIB + 3, 70_000), (3 * MIB, 512)]);
+    let ova = dir.path().join("odd.ova");
+    let r = export_ova(&spec(&src, "odd", &ova)).unwrap();
+    assert_eq!(r.capacity, 3 * MIB + 1024);
+    let report = verify(&ova, true).unwrap();
+    let ovf_m = report.members.iter().find(|m| m.name == "odd.ovf").unwrap();
+    let f = std::fs::File::open(&ova).unwrap();
+    let mut text = vec![0u8; ovf_m.size as usize];
+    f.read_exact_at(&mut text, ovf_m.offset).unwrap();
+    let d = mdxconf_ova::descriptor::parse(&String::from_utf8_lossy(&text)).unwrap();
+    assert_eq!(d.disk_capacity, 3 * MIB + 1024);
+    assert_eq!(d.disk_capacity % 1024, 0);
+    let disk = report.members.iter().find(|m| m.name.ends_with(".vmdk")).unwrap();
+    let out = dir.path().join("back.raw");
+    let o = std::fs::File::create(&out).unwrap();
+    mdxconf_ova::vmdk::reader::extract_raw(&mdxconf_ova::vmdk::reader::Region { file: &f, offset: disk.offset, len: disk.size }, &o).unwrap();
+    let (a, b) = (std::fs::read(&src).unwrap(), std::fs::read(&out).unwrap());
+    assert_eq!(b.len() as u64, 3 * MIB + 1024);
+    assert!(b[..a.len()] == a[..], "read-back data differs from the source");
+    assert!(b[a.len()..].iter().all(|&x| x == 0), "padding is zeros");
+    // qemu-img agrees with mdxconf's reader
+    let vmdk = extract(&ova, "odd-disk1.vmdk", dir.path());
+    qemu_img_compare(&out, &vmdk);
+}
+
 const CHILD_ENV: &str = "MDXCONF_OVA_TEST_CHILD_EXPORT";
 
 /// Child half of `killed_export_leaves_nothing`: runs a slow export when re-executed with CHILD_ENV.

@@ -292,6 +292,17 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
         Ok(((), format!("/ on {src}, {drv} driver")))
     })
     .await;
+    r.check("initramfs holds the storage drivers of both clouds", async {
+        let found = run(&g, "lsinitramfs /boot/initrd.img-$(uname -r) | grep -oE '/(vmw_pvscsi|nvme|virtio_blk|virtio_scsi)\\.ko' | sort -u | tr '\\n' ' '").await?;
+        let builtin = run(&g, "grep -oE '/(vmw_pvscsi|nvme|virtio_blk|virtio_scsi)\\.ko' /lib/modules/$(uname -r)/modules.builtin | sort -u | tr '\\n' ' '").await.unwrap_or_default();
+        let all = format!("{found} {builtin}");
+        let missing: Vec<&str> = ["vmw_pvscsi", "nvme", "virtio_blk", "virtio_scsi"].into_iter().filter(|m| !all.contains(&format!("/{m}.ko"))).collect();
+        if !missing.is_empty() {
+            bail!("the initramfs of the running kernel lacks {missing:?} (has: {all})");
+        }
+        Ok(((), "vmw_pvscsi, nvme, virtio_blk, virtio_scsi".into()))
+    })
+    .await;
     let want_ip = md1.ipv4.clone();
     r.check("network on the cloud's NIC", async {
         let iface = run(&g, "ip -4 route show default | awk '{print $5; exit}'").await?;

@@ -258,6 +258,7 @@ memory: 1024
 roles:
   - role: r
     vars: {a: 1, b: two}
+cloud_init: {user: mdxuser}
 outputs: [qcow2]
 ssh_timeout: 600
 ";
@@ -273,7 +274,8 @@ ssh_timeout: 600
     fn fields_that_do_not_change_the_disk_keep_the_key() {
         let k = key_of(BASE, None, &[]);
         for (what, text) in [
-            ("outputs", BASE.replace("outputs: [qcow2]", "outputs: [qcow2, raw, ova]")),
+            ("outputs", BASE.replace("outputs: [qcow2]", "outputs: [qcow2, raw, ova, openstack]")),
+            ("the vSphere target", format!("{BASE}vsphere: {{version: '8.0u2', controller: nvme}}\nopenstack: {{min_ram: 2048}}\n")),
             ("description", BASE.replace("description: first", "description: second")),
             ("cpus/memory", BASE.replace("cpus: 2", "cpus: 4").replace("memory: 1024", "memory: 4096")),
             ("ssh_timeout", BASE.replace("ssh_timeout: 600", "ssh_timeout: 60")),
@@ -296,6 +298,9 @@ ssh_timeout: 600
             ("the name (hostname)", BASE.replace("name: t", "name: u")),
             ("generalize steps", format!("{BASE}generalize: [machine_id]\n")),
             ("play vars", format!("{BASE}vars: {{x: 1}}\n")),
+            ("the login user", BASE.replace("user: mdxuser", "user: researcher")),
+            ("the datasources", BASE.replace("cloud_init: {user: mdxuser}", "cloud_init: {datasources: [OVF, None]}")),
+            ("no cloud-init", BASE.replace("cloud_init: {user: mdxuser}\n", "")),
         ] {
             assert_ne!(key_of(&text, None, &[]), k, "{what} must change the cache key");
         }

@@ -147,6 +147,8 @@ pub async fn write(chain: &[Definition], entry: &Entry, rec: &mut BuildRecord, o
                 };
                 let desc = glance::describe(&input);
                 crate::util::write_atomic(&desc_path, (serde_json::to_string_pretty(&desc)? + "\n").as_bytes())?;
+                // published beside the image, like it
+                std::fs::set_permissions(&desc_path, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
                 (p, Some(desc_path))
             }
         };
