@@ -4,7 +4,7 @@
 //! vSphere and as OpenStack would); a project user then gets two VMs (one from the OVA, one from the
 //! OpenStack image, deployed as each cloud would), downloads the portal's VM list (written here as the
 //! portal writes it), makes an inventory with `inventory from-csv`, sets the first-login password with
-//! `passwdinit`, and applies playbooks/site.yml (the common role) twice: the second run changes nothing.
+//! `passwdinit`, and applies playbooks/common.yml (the common role) twice: the second run changes nothing.
 //! Host keys are never taken on trust: they come from the VMs' consoles.
 //!
 //! Run: cargo test --profile ci --test journey -- --ignored --nocapture (scripts/test.sh does, with
@@ -101,7 +101,7 @@ fn from_template_build_to_a_configured_project() {
         // 6. the project's configuration, twice
         let apply = |what: &str| {
             let mut c = mdxconf(&home);
-            c.args(["apply", "playbooks/site.yml", "--format", "json", "-i"]).arg(&inv);
+            c.args(["apply", "playbooks/common.yml", "--format", "json", "-i"]).arg(&inv);
             let started = Instant::now();
             let o = c.output().unwrap();
             let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{}\n{}", text(&o.stdout), text(&o.stderr)));
@@ -110,10 +110,10 @@ fn from_template_build_to_a_configured_project() {
             let changed: u64 = json["recap"].as_object().unwrap().values().map(|h| h["changed"].as_u64().unwrap_or(0)).sum();
             (json, changed)
         };
-        let (first, changed) = apply("apply playbooks/site.yml");
+        let (first, changed) = apply("apply playbooks/common.yml");
         assert!(changed > 0, "the first run changed nothing: {first:#}");
         assert_eq!(first["recap"].as_object().unwrap().len(), 2, "both VMs configured: {first:#}");
-        let (second, changed) = apply("apply playbooks/site.yml again");
+        let (second, changed) = apply("apply playbooks/common.yml again");
         assert_eq!(changed, 0, "the second run must change nothing: {second:#}");
         // the common role named each VM after the inventory
         for (name, _, addr) in vms {
