@@ -37,3 +37,5 @@ $SUDO apt-get install -y --no-install-recommends \
   ca-certificates curl git gcc libc6-dev pkg-config
 command -v cargo >/dev/null || { echo "bootstrap: cargo not found: install a Rust toolchain >= 1.85 first" >&2; exit 1; }
 mkdir -p /run/sshd
+# show where every tool came from (and fail on a missing one)
+"$(dirname "$0")/check-tools.sh"

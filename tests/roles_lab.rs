@@ -429,15 +429,27 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
             assert_eq!((repo["status"].as_str(), repo["diff"][0]["after"].as_str()), (Some("changed"), Some(want.as_str())), "Ubuntu {version}: {repo:#}");
             let toolkit = find("cuda : install the CUDA toolkit");
             assert_eq!(toolkit["diff"][0]["after"], "cuda-toolkit-12-6: installed\n", "Ubuntu {version}: {toolkit:#}");
+            // the template's guest setup for Ubuntu: netplan renders the network, the installer's locale,
+            // and PAM's password hash that release knows
+            let cfg = find("cloud_init : datasources, the default user and first-boot settings");
+            let after = cfg["diff"][0]["after"].as_str().unwrap_or_default();
+            assert!(after.contains("renderers: [netplan]") && after.contains("locale: en_US.UTF-8") && after.contains("name: mdxuser"), "Ubuntu {version}: {cfg:#}");
+            let pam = find("cloud_init : an empty password that must be changed is set without the old one (local users)");
+            let hash = if version == "20.04" { "sha512" } else { "yescrypt" };
+            match pam["diff"][0]["after"].as_str() {
+                Some(t) => assert!(t.contains(&format!("pam_unix.so nullok obscure {hash}")), "Ubuntu {version}: {pam:#}"),
+                // unchanged: the Debian lab VM's file already says yescrypt
+                None => assert!(hash == "yescrypt" && pam["status"] == "ok", "Ubuntu {version}: {pam:#}"),
+            }
             // every role ran: each has at least one result
-            for role in ["common", "nfs_server", "nfs_client", "ldap_server", "ldap_client", "reverse_proxy", "jupyterlab", "cuda", "nvidia_driver"] {
+            for role in ["common", "nfs_server", "nfs_client", "ldap_server", "ldap_client", "reverse_proxy", "jupyterlab", "cloud_init", "cuda", "nvidia_driver"] {
                 assert!(results.iter().any(|r| r["task"].as_str().unwrap_or("").starts_with(&format!("{role} : "))), "Ubuntu {version}: no task of role {role} ran");
             }
             // check mode wrote nothing
             assert!(!lab.ssh(c2, "test -e /etc/apt/sources.list.d/cuda.list || test -e /etc/apt/keyrings/cuda-archive-keyring.asc").status.success());
         }
         lab.sh(c2, "ln -sfn ../usr/lib/os-release /etc/os-release");
-        ph.passed("Ubuntu 20.04/22.04/24.04: facts, vars/Ubuntu.yml and every template of 9 roles in --check; NVIDIA's CUDA repository per release; only the Ubuntu-only driver packages are missing from Debian's lists");
+        ph.passed("Ubuntu 20.04/22.04/24.04: facts, vars/Ubuntu.yml and every template of 10 roles in --check; NVIDIA's CUDA repository per release; only the Ubuntu-only driver packages are missing from Debian's lists");
     }
 
     eprintln!("\n===== timings =====");

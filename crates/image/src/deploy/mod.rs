@@ -35,6 +35,8 @@ pub struct Deployment {
     pub known_hosts: PathBuf,
     pub guest_agent_socket: Option<PathBuf>,
     pub vm: Option<Vm>,
+    /// Where this emulation differs from the cloud, said once in the report.
+    pub notes: Vec<String>,
     boots: u32,
 }
 
@@ -44,6 +46,18 @@ fn mac_for(port: u16) -> String {
 }
 
 impl Deployment {
+    /// The controller the root disk is attached to here (the OVF's, except EFI + pvscsi: see `notes`).
+    pub fn disk_bus(&self) -> DiskBus {
+        match &self.artifact {
+            Artifact::Ova { ovf, .. } => match ovf.controller {
+                mdxconf_ova::Controller::Pvscsi if ovf.firmware == mdxconf_ova::Firmware::Efi => DiskBus::Nvme,
+                mdxconf_ova::Controller::Pvscsi => DiskBus::Pvscsi,
+                mdxconf_ova::Controller::Nvme => DiskBus::Nvme,
+            },
+            Artifact::Qcow2 { .. } => DiskBus::Virtio,
+        }
+    }
+
     /// Checks the artifact and prepares the VM's disk; nothing boots yet.
     pub async fn prepare(opts: DeployOptions) -> Result<Deployment> {
         let artifact = Artifact::open(&opts.artifact)?;
@@ -83,7 +97,15 @@ impl Deployment {
         let known_hosts = dir.join(format!("{}.known_hosts", opts.name));
         let guest_agent_socket = (cloud == Cloud::Openstack).then(|| dir.join(format!("{}.qga", opts.name)));
         let opts = DeployOptions { dir, ..opts };
-        Ok(Deployment { opts, artifact, cloud, accel: probe.accel, disk, mac, known_hosts, guest_agent_socket, vm: None, boots: 0 })
+        let mut notes = vec![];
+        if let Artifact::Ova { ovf, .. } = &artifact {
+            if ovf.firmware == mdxconf_ova::Firmware::Efi && ovf.controller == mdxconf_ova::Controller::Pvscsi {
+                notes.push(
+                    "EFI with pvscsi: this machine's UEFI firmware (OVMF) has no pvscsi driver (vSphere's has), so the disk is on NVMe here; the guest's pvscsi driver is checked in its initramfs".into(),
+                );
+            }
+        }
+        Ok(Deployment { opts, artifact, cloud, accel: probe.accel, disk, mac, known_hosts, guest_agent_socket, vm: None, notes, boots: 0 })
     }
 
     /// The VM as the cloud would define it.
@@ -94,10 +116,7 @@ impl Deployment {
                 if ovf.nic.as_deref().is_some_and(|n| !n.eq_ignore_ascii_case("VmxNet3")) {
                     bail!("the OVF's NIC is {:?}: image test emulates vmxnet3 only", ovf.nic);
                 }
-                let bus = match ovf.controller {
-                    mdxconf_ova::Controller::Pvscsi => DiskBus::Pvscsi,
-                    mdxconf_ova::Controller::Nvme => DiskBus::Nvme,
-                };
+                let bus = self.disk_bus();
                 let fw = if ovf.firmware == mdxconf_ova::Firmware::Efi { Firmware::Efi } else { Firmware::Bios };
                 (fw, bus, NicModel::Vmxnet3, ovf.cpus, ovf.memory_mib as u32)
             }

@@ -180,6 +180,9 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
         .await;
     }
 
+    for n in d.notes.clone() {
+        r.check("emulation note", async move { Ok(((), n)) }).await;
+    }
     // boot 1: instance A's first boot
     d.boot(md1).await?;
     let keys_a = r.check("first boot: host keys on the console", async { let k = d.learn_host_keys(0, timeout).await?; let n = k.len(); Ok((k, format!("{n} keys"))) }).await;
@@ -279,10 +282,12 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
     })
     .await;
     // (sysfs bus, driver) of the root disk's controller and the NIC driver each cloud gives
-    let ((bus, drv), nic) = match &d.artifact {
-        super::artifact::Artifact::Ova { ovf, .. } => (if ovf.controller == mdxconf_ova::Controller::Nvme { ("pci", "nvme") } else { ("pci", "vmw_pvscsi") }, "vmxnet3"),
-        _ => (("virtio", "virtio_blk"), "virtio_net"),
+    let (bus, drv) = match d.disk_bus() {
+        crate::qemu::DiskBus::Nvme => ("pci", "nvme"),
+        crate::qemu::DiskBus::Pvscsi => ("pci", "vmw_pvscsi"),
+        crate::qemu::DiskBus::Virtio => ("virtio", "virtio_blk"),
     };
+    let nic = if cloud == Cloud::Vsphere { "vmxnet3" } else { "virtio_net" };
     r.check("root disk on the cloud's controller", async {
         let src = run(&g, "findmnt -no SOURCE /").await?;
         let bound = run(&g, &format!("ls /sys/bus/{bus}/drivers/{drv}/ 2>/dev/null | grep -c -E ':|^virtio' || true")).await?;
