@@ -3,7 +3,7 @@
 # then the module tests that need a booted systemd VM (service, hostname, live sysctl, modprobe, mount) on a
 # lab VM booted from the Debian 12 image that the image tests built, then the role tests on a 3-VM lab
 # (tests/roles_lab.rs: every role except the GPU ones, --check prediction, second run 0 changed, functional
-# checks) on images/debian12-lab.yaml, built once into the same cache on top of that Debian 12 image.
+# checks) on images/debian12-lab.yaml, built once into the same cache (its own rootfs: packages installed by mmdebstrap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg

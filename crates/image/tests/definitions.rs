@@ -161,3 +161,34 @@ fn outputs_the_guest_cannot_serve_and_bad_values_are_refused_with_their_line() {
     let e = load_err("name: x\nsource:\n  rootfs:\n    suite: bookworm\n    variant: bogus\n    mirror: http://deb.debian.org/debian\n");
     assert!(e.message.contains("variant `bogus`"), "{e}");
 }
+
+/// `image test` stops before booting on a file that is not an export, or an OVA that fails `ova verify`.
+#[tokio::test]
+async fn image_test_refuses_what_is_not_a_sound_export_before_booting() {
+    use mdxconf_image::deploy::test::{run_test, TestOptions};
+    let d = tempfile::tempdir().unwrap();
+    let opts = |p: std::path::PathBuf| TestOptions { artifact: p, cloud: None, dir: Some(d.path().join("work")), boot_timeout: std::time::Duration::from_secs(5), cpus: None, memory_mib: None, progress: false };
+    let text = d.path().join("notes.txt");
+    std::fs::write(&text, "not a disk image\n").unwrap();
+    let e = format!("{:#}", run_test(&opts(text)).await.unwrap_err());
+    assert!(e.contains("neither an OVA") && e.contains("notes.txt"), "{e}");
+    // an OVA cut short
+    let raw = d.path().join("d.raw");
+    std::fs::File::create(&raw).unwrap().set_len(4 << 20).unwrap();
+    std::fs::write(&raw, vec![7u8; 1 << 20]).unwrap();
+    let ova = d.path().join("d.ova");
+    mdxconf_ova::export_ova(&mdxconf_ova::ExportSpec::new(raw, "d", ova.clone())).unwrap();
+    let len = std::fs::metadata(&ova).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&ova).unwrap();
+    f.set_len(len - 2048).unwrap();
+    let e = format!("{:#}", run_test(&opts(ova)).await.unwrap_err());
+    assert!(e.contains("fails `ova verify`"), "{e}");
+    // a qcow2 that is not standalone
+    let base = d.path().join("b.qcow2");
+    let top = d.path().join("t.qcow2");
+    assert!(std::process::Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&base).arg("1G").status().unwrap().success());
+    assert!(std::process::Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"]).arg(&base).arg(&top).status().unwrap().success());
+    let e = format!("{:#}", run_test(&opts(top)).await.unwrap_err());
+    assert!(e.contains("backing file"), "{e}");
+    assert!(!d.path().join("work/vm.serial.log").exists(), "nothing booted");
+}

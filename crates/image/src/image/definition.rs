@@ -108,6 +108,9 @@ pub struct RootfsSource {
     pub packages: Vec<String>,
     #[serde(default)]
     pub components: Vec<String>,
+    /// Install the packages' Recommends too (mmdebstrap, like debootstrap, leaves them out).
+    #[serde(default)]
+    pub install_recommends: bool,
 }
 
 fn default_variant() -> String {

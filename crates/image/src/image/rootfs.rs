@@ -169,6 +169,9 @@ pub async fn debootstrap(src: &RootfsSource, pkgs: &[String], firmware: Firmware
         cmd.arg(format!("--components={}", src.components.join(",")));
     }
     cmd.args(["--aptopt=Acquire::Retries \"3\"", "--mode=root"]);
+    if src.install_recommends {
+        cmd.arg("--aptopt=APT::Install-Recommends \"true\"");
+    }
     // keep grub-pc's postinst from asking or failing about install devices: we install GRUB ourselves
     match firmware {
         Firmware::Bios => cmd.arg("--essential-hook=echo 'grub-pc grub-pc/install_devices_empty boolean true' | chroot \"$1\" debconf-set-selections || true"),
