@@ -31,10 +31,7 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log)).with_writer(std::io::stderr).init();
     let result = match cli.cmd {
         Cmd::Apply(a) => mdxconf_engine::cli::run_apply(a),
         Cmd::Inventory(a) => mdxconf_portal::cli::run_inventory(a),

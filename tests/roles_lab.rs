@@ -183,13 +183,7 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
     let (server, c1, c2) = (0usize, 1usize, 2usize);
     let inv = lab.inventory(
         "hosts.ini",
-        &[
-            ("nfsserver", &[server]),
-            ("ldapserver", &[server]),
-            ("reverseproxy", &[server]),
-            ("jupyter", &[c1, c2]),
-            ("desktop", &[c2]),
-        ],
+        &[("nfsserver", &[server]), ("ldapserver", &[server]), ("reverseproxy", &[server]), ("jupyter", &[c1, c2]), ("desktop", &[c2])],
         &[("ethipv4prefix", "192.168.100.0/24")],
     );
     // the Lustre client's storage-network address: here the private network's (the role finds its interface)
@@ -204,7 +198,12 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
         for i in 0..3 {
             let hosts = lab.sh(i, "cat /etc/hosts");
             for vm in &lab.vms {
-                assert!(hosts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == [vm.private_ip.as_str(), vm.name.as_str()]), "{} /etc/hosts lacks {}:\n{hosts}", lab.vms[i].name, vm.name);
+                assert!(
+                    hosts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == [vm.private_ip.as_str(), vm.name.as_str()]),
+                    "{} /etc/hosts lacks {}:\n{hosts}",
+                    lab.vms[i].name,
+                    vm.name
+                );
             }
             assert_eq!(lab.sh(i, "hostname").trim(), lab.vms[i].name);
         }
@@ -309,11 +308,7 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
         for c in [c1, c2] {
             lab.sh(c, "id jupyter >/dev/null 2>&1 || useradd -m -d /home.local/jupyter -s /bin/bash jupyter");
         }
-        let vars = vec![
-            "jupyterlab_user=jupyter".to_string(),
-            format!("jupyterlab_wheelhouse={}", wheels.display()),
-            "jupyter_host_group=jupyter".to_string(),
-        ];
+        let vars = vec!["jupyterlab_user=jupyter".to_string(), format!("jupyterlab_wheelhouse={}", wheels.display()), "jupyter_host_group=jupyter".to_string()];
         apply_twice_with_check("playbooks/test-jupyter.yml", &inv, &vars);
         for (port, c) in [(8001, c1), (8002, c2)] {
             // a file only this backend has: the port must lead to this host's JupyterLab
@@ -380,7 +375,10 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
         for want in [format!("nid: {ip}@o2ib10"), format!("nid: {ip}@tcp10"), format!("0: {iface}"), "primary nid: 192.168.100.250@tcp10".to_string()] {
             assert!(lnet.contains(&want), "/etc/lnet.conf lacks `{want}`:\n{lnet}");
         }
-        assert!(lab.sh(c1, "cat /etc/fstab").lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["192.168.100.250@tcp10:/testfs", "/testfs", "lustre", "flock,noauto,defaults", "0", "0"]));
+        assert!(lab
+            .sh(c1, "cat /etc/fstab")
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["192.168.100.250@tcp10:/testfs", "/testfs", "lustre", "flock,noauto,defaults", "0", "0"]));
         assert!(lab.sh(c1, "cat /etc/modprobe.d/lustre.conf").contains("options lnet lnet_transaction_timeout=100"));
         // a kernel update leaves the client built for the old kernel only: the next run builds it again
         lab.sh(c1, &format!("dkms unbuild -m mdxtest -v 1.0 -k {kver} && ! test -e /lib/modules/{kver}/updates/dkms/mdxtest.ko"));
@@ -408,10 +406,13 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
         ];
         let name = &lab.vms[c2].name;
         for (version, codename) in [("20.04", "focal"), ("22.04", "jammy"), ("24.04", "noble")] {
-            lab.sh(c2, &format!(
-                "rm -f /etc/os-release && printf '%s\\n' 'NAME=\"Ubuntu\"' 'VERSION_ID=\"{version}\"' 'VERSION=\"{version} LTS\"' \
+            lab.sh(
+                c2,
+                &format!(
+                    "rm -f /etc/os-release && printf '%s\\n' 'NAME=\"Ubuntu\"' 'VERSION_ID=\"{version}\"' 'VERSION=\"{version} LTS\"' \
                  'VERSION_CODENAME={codename}' 'ID=ubuntu' 'ID_LIKE=debian' 'UBUNTU_CODENAME={codename}' > /etc/os-release"
-            ));
+                ),
+            );
             let run = apply_with("playbooks/test-ubuntu-check.yml", &ubuntu_inv, &vars, &["--check", "--diff"]);
             let results = run.json["results"].as_array().unwrap();
             let find = |task: &str| results.iter().find(|r| r["task"] == task).unwrap_or_else(|| panic!("Ubuntu {version}: no result for {task}"));
@@ -425,7 +426,10 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
             }
             // NVIDIA's repository for this release, then the toolkit from it
             let repo = find("cuda : add the repository");
-            let want = format!("deb [signed-by=/etc/apt/keyrings/cuda-archive-keyring.asc] https://developer.download.nvidia.com/compute/cuda/repos/ubuntu{}/x86_64/ /\n", version.replace('.', ""));
+            let want = format!(
+                "deb [signed-by=/etc/apt/keyrings/cuda-archive-keyring.asc] https://developer.download.nvidia.com/compute/cuda/repos/ubuntu{}/x86_64/ /\n",
+                version.replace('.', "")
+            );
             assert_eq!((repo["status"].as_str(), repo["diff"][0]["after"].as_str()), (Some("changed"), Some(want.as_str())), "Ubuntu {version}: {repo:#}");
             let toolkit = find("cuda : install the CUDA toolkit");
             assert_eq!(toolkit["diff"][0]["after"], "cuda-toolkit-12-6: installed\n", "Ubuntu {version}: {toolkit:#}");

@@ -247,8 +247,14 @@ pub fn apply_with(playbook: &str, inventory: &Path, extra: &[String], flags: &[&
     let started = Instant::now();
     let out = c.output().expect("run mdxconf apply");
     let stdout = text(&out.stdout);
-    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("apply {playbook}{}: output is not JSON ({e}):\n{stdout}\n{}", if check { " --check" } else { "" }, text(&out.stderr)));
-    eprintln!("apply {playbook}{}: {:?}, {} changed", if check { " --check" } else { "" }, started.elapsed(), json["recap"].as_object().map(|m| m.values().map(|h| h["changed"].as_u64().unwrap_or(0)).sum::<u64>()).unwrap_or(0));
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("apply {playbook}{}: output is not JSON ({e}):\n{stdout}\n{}", if check { " --check" } else { "" }, text(&out.stderr)));
+    eprintln!(
+        "apply {playbook}{}: {:?}, {} changed",
+        if check { " --check" } else { "" },
+        started.elapsed(),
+        json["recap"].as_object().map(|m| m.values().map(|h| h["changed"].as_u64().unwrap_or(0)).sum::<u64>()).unwrap_or(0)
+    );
     ApplyRun { json, code: out.status.code().unwrap_or(-1), stderr: text(&out.stderr) }
 }
 

@@ -2,7 +2,7 @@
 #![allow(clippy::result_large_err)] // ConfigError carries its source text for miette; errors are the cold path
 pub mod error;
 pub mod fs;
-pub mod yaml;
 pub mod inventory;
-pub mod vars;
 pub mod template;
+pub mod vars;
+pub mod yaml;

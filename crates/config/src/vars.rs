@@ -21,15 +21,7 @@ impl VarLayers {
     /// Merge the layers (later wins, top-level replace like Ansible's default hash_behaviour=replace).
     pub fn merged(&self) -> Map<String, Value> {
         let mut out = Map::new();
-        for layer in [
-            &self.role_defaults,
-            &self.inventory,
-            &self.play_vars,
-            &self.vars_files,
-            &self.role_vars,
-            &self.facts,
-            &self.extra,
-        ] {
+        for layer in [&self.role_defaults, &self.inventory, &self.play_vars, &self.vars_files, &self.role_vars, &self.facts, &self.extra] {
             for (k, v) in layer {
                 out.insert(k.clone(), v.clone());
             }

@@ -40,13 +40,11 @@ fn compare(path: &Path) {
             continue;
         }
         let ours_g = ours.groups.get(name).unwrap_or_else(|| panic!("group {name} missing"));
-        let their_children: BTreeSet<String> =
-            g["children"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
+        let their_children: BTreeSet<String> = g["children"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
         let our_children: BTreeSet<String> = ours_g.children.iter().filter(|c| !ours.group_hosts(c).is_empty() || !ours.groups[*c].children.is_empty()).cloned().collect();
         assert_eq!(our_children, their_children, "children of {name}");
         if name != "all" {
-            let their_hosts: Vec<String> =
-                g["hosts"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
+            let their_hosts: Vec<String> = g["hosts"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
             assert_eq!(ours_g.hosts, their_hosts, "hosts of {name}");
         }
     }
@@ -166,16 +164,9 @@ fn ansible_hosts(inv: &Path, pattern: &str) -> Vec<String> {
 fn host_patterns_match_ansible() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("hosts");
-    fs::write(
-        &f,
-        "bastion\n[web]\nweb[01:04]\n[db]\ndb1\nweb02\n[gpu]\ngpu[1:2]\nweb04\n[app:children]\nweb\ndb\n",
-    )
-    .unwrap();
+    fs::write(&f, "bastion\n[web]\nweb[01:04]\n[db]\ndb1\nweb02\n[gpu]\ngpu[1:2]\nweb04\n[app:children]\nweb\ndb\n").unwrap();
     let inv = Inventory::load(&f).unwrap();
-    for pattern in [
-        "all", "web", "app:!db", "app:&gpu", "web*:!web02", "~(web|db)0?[12]$", "db,gpu,bastion", "web[1:2]", "web[-1]",
-        "ungrouped:gpu", "!web", "*1",
-    ] {
+    for pattern in ["all", "web", "app:!db", "app:&gpu", "web*:!web02", "~(web|db)0?[12]$", "db,gpu,bastion", "web[1:2]", "web[-1]", "ungrouped:gpu", "!web", "*1"] {
         let mut theirs = ansible_hosts(&f, pattern);
         let mut ours = inv.hosts_matching(pattern);
         // Ansible lists --list-hosts in its own order for unions; compare as sets, and exactly for subscripts

@@ -57,7 +57,10 @@ fn json_and_yaml() {
     assert_eq!(r("{{ d | to_nice_json }}"), "{\n    \"a\": 1,\n    \"b\": {\n        \"l\": [\n            1\n        ],\n        \"x\": 1\n    }\n}");
     assert_eq!(r("{{ 'é' | to_json }}"), r#""\u00e9""#);
     assert_eq!(r("{{ d | to_yaml }}"), "a: 1\nb:\n  l: [1]\n  x: 1\n");
-    assert_eq!(r("{{ users | to_nice_yaml }}"), "-   admin: true\n    keys:\n    - k1\n    - k2\n    name: alice\n    uid: 1000\n-   admin: false\n    keys:\n    - k3\n    name: bob\n    uid: 1001\n");
+    assert_eq!(
+        r("{{ users | to_nice_yaml }}"),
+        "-   admin: true\n    keys:\n    - k1\n    - k2\n    name: alice\n    uid: 1000\n-   admin: false\n    keys:\n    - k3\n    name: bob\n    uid: 1001\n"
+    );
     assert_eq!(r("{{ {'mode': '0644', 'on': 'yes', 'e': '', 'd': '2020-01-01'} | to_nice_yaml }}"), "d: '2020-01-01'\ne: ''\nmode: '0644'\n'on': 'yes'\n");
     assert_eq!(r("{{ 'abc' | to_yaml }}"), "abc\n");
     assert_eq!(v("{{ 'a: [1, 2]\nb: yes' | from_yaml }}"), json!({"a": [1, 2], "b": true}));
@@ -121,7 +124,8 @@ fn paths() {
     assert_eq!(r("{{ '~/x' | expanduser }}"), format!("{home}/x"));
     assert_eq!(r("{{ ['/etc', 'ssh', 'sshd_config'] | path_join }}"), "/etc/ssh/sshd_config");
     assert_eq!(r("{{ '/etc/../etc/./hostname' | realpath }}"), "/etc/hostname");
-    assert_eq!(r("{{ '/a/b/' | dirname }} {{ 'file' | dirname }}|{{ '/a/b/' | basename }}|"), "/a/b ||"); // os.path semantics
+    assert_eq!(r("{{ '/a/b/' | dirname }} {{ 'file' | dirname }}|{{ '/a/b/' | basename }}|"), "/a/b ||");
+    // os.path semantics
 }
 
 #[test]
@@ -141,10 +145,7 @@ fn base64_and_hashes() {
 #[test]
 fn password_hash_matches_crypt() {
     // reference: `openssl passwd -6 -salt saltsalt secret`
-    assert_eq!(
-        r("{{ 'secret' | password_hash('sha512', 'saltsalt') }}"),
-        "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
-    );
+    assert_eq!(r("{{ 'secret' | password_hash('sha512', 'saltsalt') }}"), "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1");
     // `openssl passwd -5 -salt saltsalt secret`
     assert_eq!(r("{{ 'secret' | password_hash('sha256', 'saltsalt') }}"), "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA");
     let random = r("{{ 'secret' | password_hash('sha512') }}");
@@ -233,8 +234,14 @@ fn jinja_tests() {
     assert_eq!(r("{{ '5.15.0-91' is version('5.4', 'ge') }} {{ '1.0' is version('1.0', '==') }} {{ '1.0' is version('1.1', 'ne') }}"), "True True True");
     assert_eq!(r("{{ 2 in list }} {{ [1, 2] is subset(list) }} {{ list is superset([3]) }} {{ list is contains(9) }}"), "True True True False");
     assert_eq!(r("{{ '/etc' is directory }} {{ '/etc/passwd' is file }} {{ '/nonexistent' is exists }} {{ '/etc' is abs }}"), "True True False True");
-    assert_eq!(r("{{ '1.2' is version_compare('1.10', '<') }} {{ 'yes' is truthy(convert_bool=True) }} {{ 'no' is falsy(convert_bool=True) }} {{ '' is falsy }}"), "True True True True");
-    assert_eq!(r("{{ result_ok is success }} {{ result_ok is changed }} {{ result_bad is failed }} {{ result_skip is skipped }} {{ result_ok is skipped }}"), "True True True True False");
+    assert_eq!(
+        r("{{ '1.2' is version_compare('1.10', '<') }} {{ 'yes' is truthy(convert_bool=True) }} {{ 'no' is falsy(convert_bool=True) }} {{ '' is falsy }}"),
+        "True True True True"
+    );
+    assert_eq!(
+        r("{{ result_ok is success }} {{ result_ok is changed }} {{ result_bad is failed }} {{ result_skip is skipped }} {{ result_ok is skipped }}"),
+        "True True True True False"
+    );
 }
 
 #[test]
@@ -252,10 +259,7 @@ fn lookups() {
     std::fs::write(dir.path().join("templates/conf.j2"), "server={{ server }}\n{% if extra is defined %}extra={{ extra }}\n{% endif %}").unwrap();
     let ctx2 = json!({"role_path": dir.path().display().to_string(), "server": "nfs1"});
     assert_eq!(t.render_str("{{ lookup('template', 'conf.j2') }}", &ctx2, &origin()).unwrap(), "server=nfs1\n");
-    assert_eq!(
-        t.render_str("{{ lookup('template', 'conf.j2', template_vars={'extra': 1}) }}", &ctx2, &origin()).unwrap(),
-        "server=nfs1\nextra=1\n"
-    );
+    assert_eq!(t.render_str("{{ lookup('template', 'conf.j2', template_vars={'extra': 1}) }}", &ctx2, &origin()).unwrap(), "server=nfs1\nextra=1\n");
     let e = t.render_str("{{ lookup('file', 'nope') }}", &ctx, &origin()).unwrap_err();
     assert!(e.message.contains("could not find 'nope'"), "{e}");
 }

@@ -38,9 +38,7 @@ fn single_expression_keeps_native_type() {
 #[test]
 fn hostvars_lookup_works() {
     let t = Templater::new();
-    let r = t
-        .render_str("{% for h in groups['all'] %}{{ hostvars[h].ethipv4 }} {{ hostvars[h]['ethipv4'] }}\n{% endfor %}", &ctx(), &o())
-        .unwrap();
+    let r = t.render_str("{% for h in groups['all'] %}{{ hostvars[h].ethipv4 }} {{ hostvars[h]['ethipv4'] }}\n{% endfor %}", &ctx(), &o()).unwrap();
     assert_eq!(r, "10.1.2.3 10.1.2.3\n10.1.2.4 10.1.2.4\n");
 }
 
@@ -189,7 +187,8 @@ fn loop_over_a_missing_key_names_the_key_not_the_loop_variable() {
     std::fs::write(&f, "{% for h in groups[g] %}{{ hostvars[h].ethipv4 }} {% endfor %}\n").unwrap();
     let mut c = ctx();
     c["g"] = json!("all");
-    assert_eq!(Templater::new().render_file(&f, &c).unwrap(), "10.1.2.3 10.1.2.4 "); // trim_blocks, as Ansible
+    assert_eq!(Templater::new().render_file(&f, &c).unwrap(), "10.1.2.3 10.1.2.4 ");
+    // trim_blocks, as Ansible
 }
 
 #[test]

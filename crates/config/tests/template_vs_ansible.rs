@@ -131,9 +131,23 @@ fn undefined_errors_match_ansible_wording() {
 #[test]
 fn conditions_evaluate_like_ansible() {
     let conds = [
-        "flag", "flag | bool", "not t", "f or t", "port > 8000 and 2 in list", "'web' in name", "name is match('web')",
-        "list | length == 4", "missing is not defined", "d.a == 1", "d.b.x is defined", "ver is version('20.04', '>=')",
-        "empty", "nothing", "nothing is none", "users | selectattr('admin') | list | length > 0", "'\\d' in 'a\\d'",
+        "flag",
+        "flag | bool",
+        "not t",
+        "f or t",
+        "port > 8000 and 2 in list",
+        "'web' in name",
+        "name is match('web')",
+        "list | length == 4",
+        "missing is not defined",
+        "d.a == 1",
+        "d.b.x is defined",
+        "ver is version('20.04', '>=')",
+        "empty",
+        "nothing",
+        "nothing is none",
+        "users | selectattr('admin') | list | length > 0",
+        "'\\d' in 'a\\d'",
         "name | regex_search('\\d+')",
     ];
     // Ansible evaluates `when:` as `{% if COND %} True {% else %} False {% endif %}`
@@ -170,6 +184,9 @@ fn role_ctx() -> Value {
         "lustre_modprobe_options": ["options lnet networks=o2ib(ib0)", "options ko2iblnd peer_credits=128"],
         "nvidia_persistenced_user": "nvidia-persistenced",
         "proxy_port": 8000, "reverse_proxy_base_port": 9000,
+        "cloud_init_user": "mdxuser", "cloud_init_datasources": ["VMware", "OVF", "ConfigDrive", "OpenStack", "NoCloud", "None"],
+        "cloud_init_user_groups": ["adm", "sudo"], "cloud_init_network_renderer": "networkd", "cloud_init_locale": "C.UTF-8",
+        "cloud_init_password_hash": "yescrypt",
     })
 }
 
@@ -198,10 +215,7 @@ fn role_templates_render_like_ansible_template_module() {
 #[test]
 fn role_template_switches_given_as_extra_var_strings_act_like_booleans() {
     let roles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../roles");
-    let files: Vec<String> = ["ldap_sudoers/templates/ldap_sudo.j2", "ldap_client/templates/sssd.conf.j2"]
-        .iter()
-        .map(|f| roles.join(f).display().to_string())
-        .collect();
+    let files: Vec<String> = ["ldap_sudoers/templates/ldap_sudo.j2", "ldap_client/templates/sssd.conf.j2"].iter().map(|f| roles.join(f).display().to_string()).collect();
     let t = Templater::new();
     for (switch_value, as_string) in [(false, "false"), (true, "true")] {
         let mut booleans = role_ctx();

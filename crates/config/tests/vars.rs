@@ -31,17 +31,8 @@ fn extra_vars_kv_file_and_inline() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ev.yml"), "mode: 0644\nflag: yes\nlist: [1, 2]\n").unwrap();
     std::fs::write(dir.path().join("ev.json"), r#"{"j": {"k": 1}}"#).unwrap();
-    let args: Vec<String> = [
-        "a=1 b=\"two words\" c='x=y'",
-        "@ev.yml",
-        "@ev.json",
-        r#"{"inline": true, "a": 5}"#,
-        "{yaml_inline: on}",
-        "path=/etc/foo\\=bar",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> =
+        ["a=1 b=\"two words\" c='x=y'", "@ev.yml", "@ev.json", r#"{"inline": true, "a": 5}"#, "{yaml_inline: on}", "path=/etc/foo\\=bar"].iter().map(|s| s.to_string()).collect();
     let v = parse_extra_vars(&args, dir.path()).unwrap();
     assert_eq!(v["a"], json!(5), "later -e wins");
     assert_eq!(v["b"], json!("two words"));

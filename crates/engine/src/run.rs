@@ -37,7 +37,22 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { extra_vars: Map::new(), check: false, diff: false, forks: 50, limit: None, tags: vec![], skip_tags: vec![], accept_new_host_keys: false, roles_path: vec![], quiet: true, format: crate::output::Format::Human, verbose: 0, strategy: None, write_retry_file: false }
+        ApplyOptions {
+            extra_vars: Map::new(),
+            check: false,
+            diff: false,
+            forks: 50,
+            limit: None,
+            tags: vec![],
+            skip_tags: vec![],
+            accept_new_host_keys: false,
+            roles_path: vec![],
+            quiet: true,
+            format: crate::output::Format::Human,
+            verbose: 0,
+            strategy: None,
+            write_retry_file: false,
+        }
     }
 }
 

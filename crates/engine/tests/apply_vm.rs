@@ -30,11 +30,7 @@ fn vm_reboot_waits_until_back_and_the_run_continues() {
 "#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mdxconf-apply"))
-        .arg(&playbook)
-        .args(["-i", &inventory, "--limit", "vm1", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mdxconf-apply")).arg(&playbook).args(["-i", &inventory, "--limit", "vm1", "--format", "json"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "apply failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("json report");

@@ -155,7 +155,10 @@ fn tags_and_skip_tags() {
         - name: inside c
           copy: {content: c, dest: "{{ dir }}/c"}
 "#)
-        .replace("    - name: host dir\n      file: {path: \"{{ dir }}\", state: directory}\n", "    - name: host dir\n      file: {path: \"{{ dir }}\", state: directory}\n      tags: [always]\n"),
+        .replace(
+            "    - name: host dir\n      file: {path: \"{{ dir }}\", state: directory}\n",
+            "    - name: host dir\n      file: {path: \"{{ dir }}\", state: directory}\n      tags: [always]\n",
+        ),
     );
     let files = |p: &Project| {
         let mut v: Vec<String> = std::fs::read_dir(p.host_dir("h1")).map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();

@@ -64,7 +64,9 @@ async fn users_and_groups() {
     assert!(h.sh("getent group mdxlab").await.starts_with("mdxlab:x:2345:"));
     h.converge("group", json!({"name": "mdxlab", "gid": 2346})).await;
     h.converge("group", json!({"name": "extra1", "system": true})).await;
-    let (first, _) = h.converge("user", json!({"name": "alice", "uid": 3001, "group": "mdxlab", "groups": ["extra1"], "shell": "/bin/bash", "comment": "Alice", "password": "$6$salt$hash"})).await;
+    let (first, _) = h
+        .converge("user", json!({"name": "alice", "uid": 3001, "group": "mdxlab", "groups": ["extra1"], "shell": "/bin/bash", "comment": "Alice", "password": "$6$salt$hash"}))
+        .await;
     assert!(first.diff[0].after.contains("uid: 3001"));
     let pw = h.sh("getent passwd alice").await;
     assert_eq!(pw.trim(), "alice:x:3001:2346:Alice:/home/alice:/bin/bash");
@@ -99,7 +101,11 @@ async fn apt_sources_and_keys() {
     assert!(!r.changed);
     h.converge("apt_repository", json!({"repo": line, "state": "absent", "update_cache": false})).await;
     assert!(!path.exists());
-    h.converge("deb822_repository", json!({"name": "example", "uris": "http://deb.example.org/debian", "suites": ["bookworm"], "components": "main", "signed_by": "/etc/apt/keyrings/example.gpg"})).await;
+    h.converge(
+        "deb822_repository",
+        json!({"name": "example", "uris": "http://deb.example.org/debian", "suites": ["bookworm"], "components": "main", "signed_by": "/etc/apt/keyrings/example.gpg"}),
+    )
+    .await;
     let s = std::fs::read_to_string(dir.join("etc/apt/sources.list.d/example.sources")).unwrap();
     assert!(s.contains("URIs: http://deb.example.org/debian\n") && s.contains("Suites: bookworm\n"), "{s}");
     // an armored copy of Debian's archive keyring must come out byte-identical when dearmored

@@ -259,7 +259,14 @@ async fn copy_wheelhouse_directory_over_ssh() {
             _ => 3_000 + (i * 7919) % 300_000,
         };
         let mut x = (i as u32).wrapping_mul(2_654_435_761) | 1;
-        let data: Vec<u8> = (0..len).map(|_| { x ^= x << 13; x ^= x >> 17; x ^= x << 5; x as u8 }).collect();
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
         let name = format!("pkg{i}-1.0-py3-none-any.whl");
         fs::write(src.join(&name), &data).unwrap();
         want.push((name, data));
@@ -267,9 +274,7 @@ async fn copy_wheelhouse_directory_over_ssh() {
     h.search_dirs = vec![role.path().to_path_buf()];
     let dest = fleet.dir.join("srv/wheelhouse");
     let args = json!({"src": "wheelhouse/", "dest": format!("{}/", dest.display()), "mode": "0644"});
-    let first = tokio::time::timeout(std::time::Duration::from_secs(600), h.ok("copy", args.clone(), false))
-        .await
-        .expect("copying the wheelhouse hung");
+    let first = tokio::time::timeout(std::time::Duration::from_secs(600), h.ok("copy", args.clone(), false)).await.expect("copying the wheelhouse hung");
     assert!(first.changed);
     for (name, data) in &want {
         assert!(fs::read(dest.join(name)).unwrap() == *data, "{name} differs");

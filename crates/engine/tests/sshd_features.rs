@@ -7,7 +7,10 @@ use common::*;
 fn variable_precedence() {
     let p = Project::sshd(2);
     // role defaults < inventory (file, then group_vars/host_vars) < play vars < set_fact < extra vars
-    p.write("roles/prec/defaults/main.yml", "p_default: role_default\np_inv: role_default\np_gv: role_default\np_hv: role_default\np_play: role_default\np_fact: role_default\np_extra: role_default\n");
+    p.write(
+        "roles/prec/defaults/main.yml",
+        "p_default: role_default\np_inv: role_default\np_gv: role_default\np_hv: role_default\np_play: role_default\np_fact: role_default\np_extra: role_default\n",
+    );
     p.write(
         "roles/prec/tasks/main.yml",
         r#"- name: set facts
@@ -39,10 +42,7 @@ fn variable_precedence() {
     let (code, out, err) = p.cli("site.yml", &["-e", "p_extra=extra"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let got = read(&p.path("hosts/host1.vars"));
-    assert_eq!(
-        got,
-        "default=role_default\ninv=inventory\ngv=group_vars\nhv=host_vars\nplay=play\nfact=fact\nextra=extra\ngroups=host1,host2\nnames=web\nother=inventory\n"
-    );
+    assert_eq!(got, "default=role_default\ninv=inventory\ngv=group_vars\nhv=host_vars\nplay=play\nfact=fact\nextra=extra\ngroups=host1,host2\nnames=web\nother=inventory\n");
     assert!(read(&p.path("hosts/host2.vars")).contains("hv=group_vars\n"));
 }
 
@@ -168,7 +168,10 @@ fn large_copy_in_chunks() {
     // not a multiple of the chunk size, and not text
     let data: Vec<u8> = (0..3_500_123u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(p.path("big.bin"), &data).unwrap();
-    p.write("site.yml", &format!("- hosts: web\n  gather_facts: false\n  tasks:\n    - copy: {{src: {}, dest: \"{{{{ work }}}}/sub/big.bin\", mode: \"0640\"}}\n", p.path("big.bin").display()));
+    p.write(
+        "site.yml",
+        &format!("- hosts: web\n  gather_facts: false\n  tasks:\n    - copy: {{src: {}, dest: \"{{{{ work }}}}/sub/big.bin\", mode: \"0640\"}}\n", p.path("big.bin").display()),
+    );
     std::fs::create_dir_all(p.path("hosts/sub")).unwrap();
     let (code, doc, err) = p.cli_json("site.yml", &[]);
     assert_eq!(code, 0, "{err}\n{doc:#}");

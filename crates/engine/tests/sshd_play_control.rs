@@ -322,7 +322,9 @@ fn delegate_to_runs_over_the_delegates_connection() {
     let fleet = p.fleet.as_ref().unwrap();
     let h3 = &fleet.hosts[2];
     // Connection settings for every host (also an address outside the inventory) under [all:vars].
-    let inv = std::fs::read_to_string(&p.inventory).unwrap().replace("[web:vars]", &format!("[all:vars]\nansible_user={}\nansible_ssh_private_key_file={}", h3.user, fleet.client_key.display()));
+    let inv = std::fs::read_to_string(&p.inventory)
+        .unwrap()
+        .replace("[web:vars]", &format!("[all:vars]\nansible_user={}\nansible_ssh_private_key_file={}", h3.user, fleet.client_key.display()));
     std::fs::write(&p.inventory, inv).unwrap();
     p.write(
         "site.yml",
@@ -407,7 +409,9 @@ fn delegate_to_runs_over_the_delegates_connection() {
     assert!(delegated.iter().all(|r| r["delegated_to"] == "host3"), "{doc:#}");
     assert!(doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "own").all(|r| r.get("delegated_to").is_none()));
     // local_action = delegate_to localhost; action: runs on the host itself.
-    assert!(statuses(&doc, "local action").len() == 2 && doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "local action").all(|r| r["delegated_to"] == "localhost"));
+    assert!(
+        statuses(&doc, "local action").len() == 2 && doc["results"].as_array().unwrap().iter().filter(|r| r["task"] == "local action").all(|r| r["delegated_to"] == "localhost")
+    );
     assert!(p.path("hosts/local-host1").exists() && p.path("hosts/local-host2").exists());
     let a1 = read(&p.path("hosts/action-host1"));
     let (_, addr, port) = ssh_conn(&a1.split_whitespace().collect::<Vec<_>>());

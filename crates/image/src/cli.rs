@@ -1,6 +1,6 @@
 //! `mdxconf image build|list` and `mdxconf lab up|down|status`.
-use crate::image::{self, cache::Cache, BuildOptions, OnError};
 use crate::deploy::options::{Cloud, DeployOptions, Metadata, StaticIpv4};
+use crate::image::{self, cache::Cache, BuildOptions, OnError};
 use crate::lab;
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -194,7 +194,15 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             Ok(0)
         }
         ImageCmd::Test { artifact, cloud, format, dir, boot_timeout, cpus, memory } => {
-            let o = crate::deploy::test::TestOptions { artifact, cloud, dir, boot_timeout: Duration::from_secs(boot_timeout), cpus, memory_mib: memory, progress: format == Format::Human };
+            let o = crate::deploy::test::TestOptions {
+                artifact,
+                cloud,
+                dir,
+                boot_timeout: Duration::from_secs(boot_timeout),
+                cpus,
+                memory_mib: memory,
+                progress: format == Format::Human,
+            };
             let report = runtime()?.block_on(interruptible(crate::deploy::test::run_test(&o)))?;
             match format {
                 Format::Human => print!("{}", report.human()),
@@ -202,7 +210,23 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             }
             Ok(if report.passed { 0 } else { 1 })
         }
-        ImageCmd::Deploy { artifact, name, dir, public_key, ssh_addr, ssh_port, hostname, instance_id, user_data, static_ip_octet, grow, known_hosts, boot_timeout, cpus, memory } => {
+        ImageCmd::Deploy {
+            artifact,
+            name,
+            dir,
+            public_key,
+            ssh_addr,
+            ssh_port,
+            hostname,
+            instance_id,
+            user_data,
+            static_ip_octet,
+            grow,
+            known_hosts,
+            boot_timeout,
+            cpus,
+            memory,
+        } => {
             if !ssh_addr.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback()) {
                 anyhow::bail!("--ssh-addr {ssh_addr}: must be a loopback address (127.0.0.0/8)");
             }

@@ -30,7 +30,13 @@ pub struct Guest {
 
 impl std::fmt::Debug for Guest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guest").field("addr", &self.addr).field("port", &self.port).field("user", &self.user).field("key", &self.key).field("known_hosts", &self.known_hosts).finish()
+        f.debug_struct("Guest")
+            .field("addr", &self.addr)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("key", &self.key)
+            .field("known_hosts", &self.known_hosts)
+            .finish()
     }
 }
 
@@ -122,7 +128,13 @@ impl Guest {
                 bail!("{e}");
             }
             if start.elapsed() > timeout {
-                bail!("SSH on 127.0.0.1:{} did not become ready within {}s (last error: {})\n--- serial console (last lines) ---\n{}", self.port, timeout.as_secs(), last.trim(), crate::qemu::serial::tail(&vm.spec.serial_path(), 20));
+                bail!(
+                    "SSH on 127.0.0.1:{} did not become ready within {}s (last error: {})\n--- serial console (last lines) ---\n{}",
+                    self.port,
+                    timeout.as_secs(),
+                    last.trim(),
+                    crate::qemu::serial::tail(&vm.spec.serial_path(), 20)
+                );
             }
             let _ = std::fs::remove_file(&self.known_hosts);
             // QEMU dying is noticed at once even while an attempt waits for its connect timeout

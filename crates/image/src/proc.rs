@@ -71,12 +71,7 @@ impl Drop for GroupChild {
 pub fn mounts_below(dir: &Path) -> Vec<String> {
     let d = dir.to_string_lossy().trim_end_matches('/').to_string();
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut v: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| m.replace("\\040", " "))
-        .filter(|m| *m == d || m.starts_with(&format!("{d}/")))
-        .collect();
+    let mut v: Vec<String> = info.lines().filter_map(|l| l.split(' ').nth(4)).map(|m| m.replace("\\040", " ")).filter(|m| *m == d || m.starts_with(&format!("{d}/"))).collect();
     v.sort_by_key(|m| std::cmp::Reverse(m.len()));
     v
 }

@@ -26,7 +26,18 @@ async fn debian12_efi_rootfs_builds_and_deploys_on_vsphere_with_ovmf() {
     let pubkey = mdxconf_image::guest::ensure_key(&key, "efi-test").await.unwrap();
     let port = mdxconf_image::qemu::ports::free_tcp_port().unwrap();
     let md = Metadata { instance_id: "efi-test-1".into(), hostname: "efi-test".into(), public_keys: vec![pubkey], user_data: None, password: None, ipv4: None };
-    let d = DeployOptions { artifact: ova, cloud: None, dir: dir.path().to_path_buf(), name: "efi".into(), ssh_addr: "127.0.0.1".into(), ssh_port: port.port, grow_gib: 1, metadata: md, cpus: Some(1), memory_mib: Some(768) };
+    let d = DeployOptions {
+        artifact: ova,
+        cloud: None,
+        dir: dir.path().to_path_buf(),
+        name: "efi".into(),
+        ssh_addr: "127.0.0.1".into(),
+        ssh_port: port.port,
+        grow_gib: 1,
+        metadata: md,
+        cpus: Some(1),
+        memory_mib: Some(768),
+    };
     let (vm, _) = mdxconf_image::deploy::up(d, None, Duration::from_secs(900)).await.expect("the EFI OVA deploys: OVMF boots GRUB from the disk, cloud-init runs");
     let checks = async {
         let t = mdxconf_portal::passwdinit::Target { name: "efi".into(), address: "127.0.0.1".into(), port: Some(port.port) };
@@ -59,6 +70,9 @@ async fn debian12_efi_rootfs_builds_and_deploys_on_vsphere_with_ovmf() {
     let qemu_cmd = std::fs::read_to_string(format!("/proc/{}/cmdline", vm.pid)).unwrap_or_default().replace('\0', " ");
     let down = mdxconf_image::lab::down(dir.path(), Duration::from_secs(90)).await.expect("lab down");
     checks.expect("EFI guest checks");
-    assert!(qemu_cmd.contains("OVMF_CODE") && !qemu_cmd.contains("-kernel") && qemu_cmd.contains("-device nvme") && qemu_cmd.contains("vmxnet3"), "booted by OVMF from the disk: {qemu_cmd}");
+    assert!(
+        qemu_cmd.contains("OVMF_CODE") && !qemu_cmd.contains("-kernel") && qemu_cmd.contains("-device nvme") && qemu_cmd.contains("vmxnet3"),
+        "booted by OVMF from the disk: {qemu_cmd}"
+    );
     assert!(!mdxconf_image::lab::pid_is_qemu(vm.pid), "{down:?}");
 }

@@ -193,7 +193,12 @@ async fn on_error_keep_leaves_the_vm_reachable_with_the_printed_ssh_command() {
     assert!(stderr.contains("provisioning failed"), "{stderr}");
 
     // what the user is told: pid, SSH command, kept build directory
-    let pid: i32 = stderr.split("VM kept running for debugging (pid ").nth(1).and_then(|s| s.split(')').next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no kept VM pid in: {stderr}"));
+    let pid: i32 = stderr
+        .split("VM kept running for debugging (pid ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no kept VM pid in: {stderr}"));
     let ssh_line = stderr.lines().map(str::trim).find(|l| l.starts_with("ssh -p ")).unwrap_or_else(|| panic!("no ssh command in: {stderr}")).to_string();
     let kept_dir = PathBuf::from(stderr.split("build directory kept: ").nth(1).and_then(|s| s.lines().next()).unwrap_or_else(|| panic!("no kept dir in: {stderr}")).trim());
     let result = std::panic::catch_unwind(|| {
@@ -231,7 +236,8 @@ fn interrupt_and_check(fixture: &str, name: &str, sig: i32, what: &str, ready: i
     let out = tempfile::tempdir().unwrap();
     let mut child = spawn_build(fixture, &[], logs.path(), out.path());
     let qemu = wait_for_qemu(name, &mut child, Duration::from_secs(3600));
-    let partial: Vec<PathBuf> = std::fs::read_dir(common::cache_dir().join("images").join(name)).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "partial")).collect();
+    let partial: Vec<PathBuf> =
+        std::fs::read_dir(common::cache_dir().join("images").join(name)).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "partial")).collect();
     assert_eq!(partial.len(), 1, "one partial build dir: {partial:?}");
     let partial = partial[0].clone();
     assert!(wait_until(Duration::from_secs(1800), || ready(&partial) || child.try_wait().unwrap().is_some()), "build never reached: {what}");
@@ -268,7 +274,9 @@ fn interrupt_and_check(fixture: &str, name: &str, sig: i32, what: &str, ready: i
 async fn ctrl_c_while_the_vm_boots_stops_qemu_and_removes_temp_files() {
     let _l = common::VM_LOCK.lock().await;
     // the serial log growing means the guest is booting
-    interrupt_and_check("debian12-fail.yaml", FAIL_IMAGE, libc::SIGINT, "while booting", |dir| std::fs::metadata(dir.join("build.serial.log")).map(|m| m.len() > 0).unwrap_or(false));
+    interrupt_and_check("debian12-fail.yaml", FAIL_IMAGE, libc::SIGINT, "while booting", |dir| {
+        std::fs::metadata(dir.join("build.serial.log")).map(|m| m.len() > 0).unwrap_or(false)
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,10 @@ fn all_shipped_definitions_are_valid() {
         assert_eq!(s.firmware, Firmware::Efi);
         assert!(s.outputs.contains(&Output::Ova));
         let g = Definition::load(&dir.join(format!("ubuntu-{v}-desktop-gpu.yaml"))).unwrap();
-        assert_eq!(g.chain().unwrap().iter().map(|d| d.name.clone()).collect::<Vec<_>>(), vec![format!("ubuntu-{v}-server"), format!("ubuntu-{v}-desktop"), format!("ubuntu-{v}-desktop-gpu")]);
+        assert_eq!(
+            g.chain().unwrap().iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            vec![format!("ubuntu-{v}-server"), format!("ubuntu-{v}-desktop"), format!("ubuntu-{v}-desktop-gpu")]
+        );
     }
     assert!(names.contains(&"debian12-server".to_string()));
 }
@@ -91,7 +94,13 @@ fn every_shipped_definition_renders_outputs_that_validate() {
             let want_guest = if os.distro == "ubuntu" { "ubuntu64Guest" } else { "debian11_64Guest" };
             assert_eq!((spec.vm.os_type.as_str(), spec.vm.vmx_version), (want_guest, 17), "{}: vSphere 7.0 guest id and hardware", d.name);
             assert!(spec.vm.product.is_some(), "{}: cloud-init's vApp options", d.name);
-            let params = mdxconf_ova::ovf::OvfParams { vm: spec.vm.clone(), disk_file: format!("{}-disk1.vmdk", d.name), disk_capacity: capacity, disk_file_size: 1 << 30, populated_size: 1 << 30 };
+            let params = mdxconf_ova::ovf::OvfParams {
+                vm: spec.vm.clone(),
+                disk_file: format!("{}-disk1.vmdk", d.name),
+                disk_capacity: capacity,
+                disk_file_size: 1 << 30,
+                populated_size: 1 << 30,
+            };
             let xml = mdxconf_ova::ovf::render(&params).unwrap();
             let f = tmp.path().join(format!("{}.ovf", d.name));
             std::fs::write(&f, &xml).unwrap();
@@ -101,7 +110,16 @@ fn every_shipped_definition_renders_outputs_that_validate() {
             assert_eq!(back.firmware == mdxconf_ova::Firmware::Efi, chain[0].firmware == Firmware::Efi, "{}", d.name);
         }
         if d.outputs.contains(&Output::Openstack) {
-            let desc = glance::describe(&glance::GlanceInput { def: &d, os: Some(&os), firmware: outputs::firmware(&chain), file_name: "x.qcow2", sha256: "0".repeat(64), size: 1, virtual_size: capacity, guest_agent: true });
+            let desc = glance::describe(&glance::GlanceInput {
+                def: &d,
+                os: Some(&os),
+                firmware: outputs::firmware(&chain),
+                file_name: "x.qcow2",
+                sha256: "0".repeat(64),
+                size: 1,
+                virtual_size: capacity,
+                guest_agent: true,
+            });
             for k in glance::REQUIRED_PROPERTIES {
                 assert!(desc.properties.contains_key(*k), "{}: Glance property {k} missing", d.name);
                 assert!(desc.command_line.contains(&format!("--property {k}=")), "{}: {k} not in the command line", d.name);
@@ -167,7 +185,15 @@ fn outputs_the_guest_cannot_serve_and_bad_values_are_refused_with_their_line() {
 async fn image_test_refuses_what_is_not_a_sound_export_before_booting() {
     use mdxconf_image::deploy::test::{run_test, TestOptions};
     let d = tempfile::tempdir().unwrap();
-    let opts = |p: std::path::PathBuf| TestOptions { artifact: p, cloud: None, dir: Some(d.path().join("work")), boot_timeout: std::time::Duration::from_secs(5), cpus: None, memory_mib: None, progress: false };
+    let opts = |p: std::path::PathBuf| TestOptions {
+        artifact: p,
+        cloud: None,
+        dir: Some(d.path().join("work")),
+        boot_timeout: std::time::Duration::from_secs(5),
+        cpus: None,
+        memory_mib: None,
+        progress: false,
+    };
     let text = d.path().join("notes.txt");
     std::fs::write(&text, "not a disk image\n").unwrap();
     let e = format!("{:#}", run_test(&opts(text)).await.unwrap_err());

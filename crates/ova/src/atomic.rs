@@ -40,13 +40,7 @@ impl AtomicFile {
             return Ok(AtomicFile { file, final_path: final_path.to_path_buf(), named: None, committed: false });
         }
         let tmp = temp_name(final_path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .with_context(|| format!("create temporary output {}", tmp.display()))?;
+        let file = OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(&tmp).with_context(|| format!("create temporary output {}", tmp.display()))?;
         Ok(AtomicFile { file, final_path: final_path.to_path_buf(), named: Some(tmp), committed: false })
     }
 

@@ -85,7 +85,9 @@ pub fn parse(text: &str) -> Result<OvfDescriptor> {
         _ => Firmware::Bios,
     };
     let disk = doc.descendants().find(|n| n.has_tag_name((OVF_NS, "Disk"))).ok_or_else(|| anyhow!("no Disk in the DiskSection"))?;
-    let disk_capacity = allocation_bytes(disk.attribute((OVF_NS, "capacity")).ok_or_else(|| anyhow!("Disk without ovf:capacity"))?, disk.attribute((OVF_NS, "capacityAllocationUnits"))).context("disk capacity")?;
+    let disk_capacity =
+        allocation_bytes(disk.attribute((OVF_NS, "capacity")).ok_or_else(|| anyhow!("Disk without ovf:capacity"))?, disk.attribute((OVF_NS, "capacityAllocationUnits")))
+            .context("disk capacity")?;
     let properties = vs
         .descendants()
         .filter(|n| n.has_tag_name((OVF_NS, "Property")) && n.parent().is_some_and(|p| p.has_tag_name((OVF_NS, "ProductSection"))))

@@ -137,13 +137,7 @@ pub fn export_ova(spec: &ExportSpec) -> Result<ExportReport> {
     let extents = disk.data_extents().with_context(|| format!("scan {} for data", spec.disk.display()))?;
     let grains = pipeline::candidate_grains(&extents, capacity);
 
-    let mut params = OvfParams {
-        vm: spec.vm.clone(),
-        disk_file: vmdk_name.clone(),
-        disk_capacity: capacity,
-        disk_file_size: u64::MAX,
-        populated_size: i64::MAX as u64,
-    };
+    let mut params = OvfParams { vm: spec.vm.clone(), disk_file: vmdk_name.clone(), disk_capacity: capacity, disk_file_size: u64::MAX, populated_size: i64::MAX as u64 };
     let ovf_reserved = ovf::render(&params)?.len() as u64;
     let zero_hash = "0".repeat(64);
     let mf_len = manifest(&[(&ovf_name, &zero_hash), (&vmdk_name, &zero_hash)]).len() as u64;

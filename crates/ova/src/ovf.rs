@@ -156,11 +156,7 @@ pub fn render(p: &OvfParams) -> Result<String> {
         " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
     ));
     x.push_str("  <References>\n");
-    x.push_str(&format!(
-        "    <File ovf:href=\"{}\" ovf:id=\"file1\" ovf:size=\"{}\"/>\n",
-        xml_escape(&p.disk_file),
-        p.disk_file_size
-    ));
+    x.push_str(&format!("    <File ovf:href=\"{}\" ovf:id=\"file1\" ovf:size=\"{}\"/>\n", xml_escape(&p.disk_file), p.disk_file_size));
     x.push_str("  </References>\n");
     x.push_str("  <DiskSection>\n    <Info>Virtual disk information</Info>\n");
     x.push_str(&format!(
@@ -189,81 +185,98 @@ pub fn render(p: &OvfParams) -> Result<String> {
         p.vm.vmx_version
     ));
     let s = |v: &str| v.to_string();
-    item(&mut x, true, &[
-        ("AllocationUnits", s("hertz * 10^6")),
-        ("Description", s("Number of Virtual CPUs")),
-        ("ElementName", format!("{} virtual CPU(s)", p.vm.cpus)),
-        ("InstanceID", s("1")),
-        ("ResourceType", s("3")),
-        ("VirtualQuantity", p.vm.cpus.to_string()),
-    ]);
-    item(&mut x, true, &[
-        ("AllocationUnits", s("byte * 2^20")),
-        ("Description", s("Memory Size")),
-        ("ElementName", format!("{}MB of memory", p.vm.memory_mib)),
-        ("InstanceID", s("2")),
-        ("ResourceType", s("4")),
-        ("VirtualQuantity", p.vm.memory_mib.to_string()),
-    ]);
+    item(
+        &mut x,
+        true,
+        &[
+            ("AllocationUnits", s("hertz * 10^6")),
+            ("Description", s("Number of Virtual CPUs")),
+            ("ElementName", format!("{} virtual CPU(s)", p.vm.cpus)),
+            ("InstanceID", s("1")),
+            ("ResourceType", s("3")),
+            ("VirtualQuantity", p.vm.cpus.to_string()),
+        ],
+    );
+    item(
+        &mut x,
+        true,
+        &[
+            ("AllocationUnits", s("byte * 2^20")),
+            ("Description", s("Memory Size")),
+            ("ElementName", format!("{}MB of memory", p.vm.memory_mib)),
+            ("InstanceID", s("2")),
+            ("ResourceType", s("4")),
+            ("VirtualQuantity", p.vm.memory_mib.to_string()),
+        ],
+    );
     match p.vm.controller {
-        Controller::Pvscsi => item(&mut x, true, &[
-            ("Address", s("0")),
-            ("Description", s("SCSI Controller")),
-            ("ElementName", s("SCSI Controller 0")),
-            ("InstanceID", s("3")),
-            ("ResourceSubType", s("VirtualSCSI")),
-            ("ResourceType", s("6")),
-        ]),
-        Controller::Nvme => item(&mut x, true, &[
-            ("Address", s("0")),
-            ("Description", s("NVMe Controller")),
-            ("ElementName", s("NVMe Controller 0")),
-            ("InstanceID", s("3")),
-            ("ResourceSubType", s("vmware.nvme.controller")),
-            ("ResourceType", s("20")),
-        ]),
+        Controller::Pvscsi => item(
+            &mut x,
+            true,
+            &[
+                ("Address", s("0")),
+                ("Description", s("SCSI Controller")),
+                ("ElementName", s("SCSI Controller 0")),
+                ("InstanceID", s("3")),
+                ("ResourceSubType", s("VirtualSCSI")),
+                ("ResourceType", s("6")),
+            ],
+        ),
+        Controller::Nvme => item(
+            &mut x,
+            true,
+            &[
+                ("Address", s("0")),
+                ("Description", s("NVMe Controller")),
+                ("ElementName", s("NVMe Controller 0")),
+                ("InstanceID", s("3")),
+                ("ResourceSubType", s("vmware.nvme.controller")),
+                ("ResourceType", s("20")),
+            ],
+        ),
     }
-    item(&mut x, true, &[
-        ("AddressOnParent", s("0")),
-        ("ElementName", s("Hard Disk 1")),
-        ("HostResource", s("ovf:/disk/vmdisk1")),
-        ("InstanceID", s("4")),
-        ("Parent", s("3")),
-        ("ResourceType", s("17")),
-    ]);
-    item(&mut x, true, &[
-        ("AddressOnParent", s("7")),
-        ("AutomaticAllocation", s("true")),
-        ("Connection", p.vm.network.clone()),
-        ("Description", format!("VmxNet3 ethernet adapter on \"{}\"", p.vm.network)),
-        ("ElementName", s("Network adapter 1")),
-        ("InstanceID", s("5")),
-        ("ResourceSubType", s("VmxNet3")),
-        ("ResourceType", s("10")),
-    ]);
-    item(&mut x, false, &[
-        ("AutomaticAllocation", s("false")),
-        ("ElementName", s("Video card")),
-        ("InstanceID", s("6")),
-        ("ResourceType", s("24")),
-    ]);
+    item(
+        &mut x,
+        true,
+        &[
+            ("AddressOnParent", s("0")),
+            ("ElementName", s("Hard Disk 1")),
+            ("HostResource", s("ovf:/disk/vmdisk1")),
+            ("InstanceID", s("4")),
+            ("Parent", s("3")),
+            ("ResourceType", s("17")),
+        ],
+    );
+    item(
+        &mut x,
+        true,
+        &[
+            ("AddressOnParent", s("7")),
+            ("AutomaticAllocation", s("true")),
+            ("Connection", p.vm.network.clone()),
+            ("Description", format!("VmxNet3 ethernet adapter on \"{}\"", p.vm.network)),
+            ("ElementName", s("Network adapter 1")),
+            ("InstanceID", s("5")),
+            ("ResourceSubType", s("VmxNet3")),
+            ("ResourceType", s("10")),
+        ],
+    );
+    item(&mut x, false, &[("AutomaticAllocation", s("false")), ("ElementName", s("Video card")), ("InstanceID", s("6")), ("ResourceType", s("24"))]);
     // the "iso" transport needs a CD-ROM drive to attach the OVF environment to
     if p.vm.product.as_ref().is_some_and(|ps| ps.transports.iter().any(|t| t == "iso")) {
-        item(&mut x, true, &[
-            ("Address", s("0")),
-            ("Description", s("IDE Controller")),
-            ("ElementName", s("IDE Controller 0")),
-            ("InstanceID", s("7")),
-            ("ResourceType", s("5")),
-        ]);
-        item(&mut x, false, &[
-            ("AddressOnParent", s("0")),
-            ("AutomaticAllocation", s("false")),
-            ("ElementName", s("CD-ROM 1")),
-            ("InstanceID", s("8")),
-            ("Parent", s("7")),
-            ("ResourceType", s("15")),
-        ]);
+        item(&mut x, true, &[("Address", s("0")), ("Description", s("IDE Controller")), ("ElementName", s("IDE Controller 0")), ("InstanceID", s("7")), ("ResourceType", s("5"))]);
+        item(
+            &mut x,
+            false,
+            &[
+                ("AddressOnParent", s("0")),
+                ("AutomaticAllocation", s("false")),
+                ("ElementName", s("CD-ROM 1")),
+                ("InstanceID", s("8")),
+                ("Parent", s("7")),
+                ("ResourceType", s("15")),
+            ],
+        );
     }
     let fw = match p.vm.firmware {
         Firmware::Bios => "bios",

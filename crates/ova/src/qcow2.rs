@@ -174,9 +174,7 @@ impl DiskImage for Qcow2 {
             } else {
                 match self.cluster(pos / cluster) {
                     Cluster::Zero => dst.fill(0),
-                    Cluster::Data(host) => {
-                        self.file.read_exact_at(dst, host + in_cluster).with_context(|| format!("read cluster at {host}"))?
-                    }
+                    Cluster::Data(host) => self.file.read_exact_at(dst, host + in_cluster).with_context(|| format!("read cluster at {host}"))?,
                     Cluster::Compressed { offset: host, len } => {
                         scratch.resize(cluster as usize, 0);
                         self.read_compressed(host, len, &mut scratch)?;

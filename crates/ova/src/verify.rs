@@ -127,19 +127,14 @@ pub fn verify(path: &Path, inflate: bool) -> Result<VerifyReport> {
     if by_name.len() != members.len() {
         bail!("{p}: duplicate member names in the archive");
     }
-    let refs = root
-        .children()
-        .find(|n| n.has_tag_name((OVF_NS, "References")))
-        .ok_or_else(|| anyhow!("{p}: {}: no References element", ovf.name))?;
+    let refs = root.children().find(|n| n.has_tag_name((OVF_NS, "References"))).ok_or_else(|| anyhow!("{p}: {}: no References element", ovf.name))?;
     let mut files: Vec<(String, String)> = Vec::new(); // (id, href)
     for f in refs.children().filter(|n| n.has_tag_name((OVF_NS, "File"))) {
         let attr = |a: &str| f.attribute((OVF_NS, a));
         let pos = doc.text_pos_at(f.range().start);
         let id = attr("id").ok_or_else(|| anyhow!("{p}: {}:{}:{}: File without ovf:id", ovf.name, pos.row, pos.col))?;
         let href = attr("href").ok_or_else(|| anyhow!("{p}: {}:{}:{}: File without ovf:href", ovf.name, pos.row, pos.col))?;
-        let m = by_name
-            .get(href)
-            .ok_or_else(|| anyhow!("{p}: {}:{}:{}: File {href:?} is not in the archive", ovf.name, pos.row, pos.col))?;
+        let m = by_name.get(href).ok_or_else(|| anyhow!("{p}: {}:{}:{}: File {href:?} is not in the archive", ovf.name, pos.row, pos.col))?;
         if let Some(size) = attr("size") {
             let size: u64 = size.parse().map_err(|_| anyhow!("{p}: {}:{}:{}: bad ovf:size {size:?}", ovf.name, pos.row, pos.col))?;
             if size != m.size {
@@ -178,11 +173,7 @@ pub fn verify(path: &Path, inflate: bool) -> Result<VerifyReport> {
         let pos = doc.text_pos_at(d.range().start);
         let at = format!("{}:{}:{}", ovf.name, pos.row, pos.col);
         let Some(file_ref) = d.attribute((OVF_NS, "fileRef")) else { continue };
-        let href = files
-            .iter()
-            .find(|(id, _)| id == file_ref)
-            .map(|(_, h)| h.clone())
-            .ok_or_else(|| anyhow!("{p}: {at}: Disk fileRef {file_ref:?} matches no File"))?;
+        let href = files.iter().find(|(id, _)| id == file_ref).map(|(_, h)| h.clone()).ok_or_else(|| anyhow!("{p}: {at}: Disk fileRef {file_ref:?} matches no File"))?;
         let format = d.attribute((OVF_NS, "format")).unwrap_or("");
         if format != STREAM_OPTIMIZED_FORMAT {
             bail!("{p}: {at}: disk format {format:?} is not {STREAM_OPTIMIZED_FORMAT}");
@@ -190,8 +181,7 @@ pub fn verify(path: &Path, inflate: bool) -> Result<VerifyReport> {
         let cap = d.attribute((OVF_NS, "capacity")).ok_or_else(|| anyhow!("{p}: {at}: Disk without ovf:capacity"))?;
         let cap = capacity_bytes(cap, d.attribute((OVF_NS, "capacityAllocationUnits"))).with_context(|| format!("{p}: {at}"))?;
         let m = by_name[href.as_str()];
-        let info = reader::check(&Region { file: &file, offset: m.offset, len: m.size }, inflate)
-            .map_err(|e| anyhow!("{p}: {href}: {e}"))?;
+        let info = reader::check(&Region { file: &file, offset: m.offset, len: m.size }, inflate).map_err(|e| anyhow!("{p}: {href}: {e}"))?;
         if info.capacity_bytes != cap {
             bail!("{p}: {at}: ovf:capacity is {cap} bytes but {href} holds {} bytes", info.capacity_bytes);
         }
@@ -201,11 +191,7 @@ pub fn verify(path: &Path, inflate: bool) -> Result<VerifyReport> {
         bail!("{p}: {}: no Disk in DiskSection refers to a file", ovf.name);
     }
     // Hardware items must point at disks that exist (ovf:/disk/<diskId>).
-    let disk_ids: Vec<&str> = root
-        .descendants()
-        .filter(|n| n.has_tag_name((OVF_NS, "Disk")))
-        .filter_map(|d| d.attribute((OVF_NS, "diskId")))
-        .collect();
+    let disk_ids: Vec<&str> = root.descendants().filter(|n| n.has_tag_name((OVF_NS, "Disk"))).filter_map(|d| d.attribute((OVF_NS, "diskId"))).collect();
     for hr in root.descendants().filter(|n| n.tag_name().name() == "HostResource") {
         let text = hr.text().unwrap_or("").trim();
         if let Some(id) = text.strip_prefix("ovf:/disk/") {

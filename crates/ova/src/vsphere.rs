@@ -18,16 +18,7 @@ pub struct VsphereVersion {
 pub const DEFAULT_VSPHERE: VsphereVersion = VsphereVersion { major: 7, minor: 0, update: 0 };
 
 /// (release, newest hardware version). Source: VMware KB 2007240 "Virtual machine hardware versions".
-const HARDWARE: &[((u8, u8, u8), u32)] = &[
-    ((7, 0, 0), 17),
-    ((7, 0, 1), 18),
-    ((7, 0, 2), 19),
-    ((7, 0, 3), 19),
-    ((8, 0, 0), 20),
-    ((8, 0, 1), 20),
-    ((8, 0, 2), 21),
-    ((8, 0, 3), 21),
-];
+const HARDWARE: &[((u8, u8, u8), u32)] = &[((7, 0, 0), 17), ((7, 0, 1), 18), ((7, 0, 2), 19), ((7, 0, 3), 19), ((8, 0, 0), 20), ((8, 0, 1), 20), ((8, 0, 2), 21), ((8, 0, 3), 21)];
 
 /// (guestId, first release that knows it): the vSphere API's VirtualMachineGuestOsIdentifier.
 const GUEST_IDS: &[(&str, (u8, u8, u8))] = &[

@@ -238,9 +238,7 @@ fn killed_export_leaves_nothing() {
     let started = Instant::now();
     let fd_dir = format!("/proc/{}/fd", child.id());
     loop {
-        let writing = std::fs::read_dir(&fd_dir)
-            .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.starts_with(&out_dir))))
-            .unwrap_or(false);
+        let writing = std::fs::read_dir(&fd_dir).map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.starts_with(&out_dir)))).unwrap_or(false);
         if writing {
             break;
         }

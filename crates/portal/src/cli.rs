@@ -78,13 +78,10 @@ pub struct FromCsvArgs {
 impl FromCsvArgs {
     /// Parse the raw arguments after `from-csv`, accepting `-gv` like mdxcsv2inventory.py.
     pub fn parse_raw(args: &[String]) -> Result<FromCsvArgs, clap::Error> {
-        let argv = std::iter::once("mdxconf inventory from-csv".to_string())
-            .chain(args.iter().map(|a| if a == "-gv" { "--group-regexp-invert".to_string() } else { a.clone() }));
+        let argv = std::iter::once("mdxconf inventory from-csv".to_string()).chain(args.iter().map(|a| if a == "-gv" { "--group-regexp-invert".to_string() } else { a.clone() }));
         let matches = FromCsvArgs::command().try_get_matches_from(argv)?;
         let mut parsed = FromCsvArgs::from_arg_matches(&matches)?;
-        let sets = |id: &str| -> Vec<Vec<String>> {
-            matches.get_occurrences::<String>(id).map(|occ| occ.map(|o| o.cloned().collect()).collect()).unwrap_or_default()
-        };
+        let sets = |id: &str| -> Vec<Vec<String>> { matches.get_occurrences::<String>(id).map(|occ| occ.map(|o| o.cloned().collect()).collect()).unwrap_or_default() };
         parsed.group_with_sets = sets("group_with");
         parsed.group_without_sets = sets("group_without");
         Ok(parsed)

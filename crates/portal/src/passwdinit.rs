@@ -145,7 +145,11 @@ pub fn fingerprints(known_hosts: &Path, t: &Target) -> Vec<String> {
     };
     let out = Command::new("ssh-keygen").arg("-l").arg("-F").arg(&host).arg("-f").arg(known_hosts).output();
     let Ok(out) = out else { return vec![] };
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 /// What the remote `passwd` dialog said, in the order it can happen.

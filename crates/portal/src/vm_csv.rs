@@ -42,9 +42,10 @@ pub fn parse_vm_csv(path: &Path, text: &str, enable_linklocal: bool) -> Result<V
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body.as_bytes());
     let headers = reader.headers().map_err(|e| csv_error(path, body, &e))?.clone();
     let col_of = |name: &str| -> Result<usize, ConfigError> {
-        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            ConfigError::at(path, 1, 1, format!("missing column {name} (header has: {})", headers.iter().collect::<Vec<_>>().join(", ")))
-        })
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| ConfigError::at(path, 1, 1, format!("missing column {name} (header has: {})", headers.iter().collect::<Vec<_>>().join(", "))))
     };
     let (i_name, i_eth4, i_eth6, i_rdma4) = (col_of(COL_NAME)?, col_of(COL_ETH_V4)?, col_of(COL_ETH_V6)?, col_of(COL_RDMA_V4)?);
 

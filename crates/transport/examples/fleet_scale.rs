@@ -56,9 +56,5 @@ async fn main() {
             }
         }
     }
-    println!(
-        "{n} hosts x 10 commands, forks {forks}, jump {jump}: {:.2?}, failed {failed}, peak RSS {} MiB",
-        t1.elapsed(),
-        peak_rss_kib() / 1024
-    );
+    println!("{n} hosts x 10 commands, forks {forks}, jump {jump}: {:.2?}, failed {failed}, peak RSS {} MiB", t1.elapsed(), peak_rss_kib() / 1024);
 }

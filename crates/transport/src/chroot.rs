@@ -28,10 +28,7 @@ impl Connection for ChrootConnection {
     }
     async fn exec(&self, cmd: &str, stdin: Option<Vec<u8>>) -> Result<ExecOutput, TransportError> {
         if !self.root.join("bin/sh").exists() {
-            return Err(TransportError::Unreachable {
-                host: self.name.clone(),
-                msg: format!("chroot root {} has no /bin/sh", self.root.display()),
-            });
+            return Err(TransportError::Unreachable { host: self.name.clone(), msg: format!("chroot root {} has no /bin/sh", self.root.display()) });
         }
         let mut c = tokio::process::Command::new("chroot");
         c.arg(&self.root).arg("/bin/sh").arg("-c").arg(cmd);

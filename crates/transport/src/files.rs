@@ -31,24 +31,14 @@ pub fn atomic_write_script(path: &str, mode: Option<u32>) -> String {
         Some(m) => format!("chmod {:o} \"$t\"", m & 0o7777),
         None => "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\" && { chown --reference=\"$p\" \"$t\" 2>/dev/null || :; }; fi".to_string(),
     };
-    format!(
-        "p={p}; t={t}; trap 'rm -f \"$t\"' EXIT; set -C && cat > \"$t\" && {perms} && mv -f \"$t\" \"$p\" && trap - EXIT",
-        p = sh_quote(path),
-        t = sh_quote(&tmp),
-    )
+    format!("p={p}; t={t}; trap 'rm -f \"$t\"' EXIT; set -C && cat > \"$t\" && {perms} && mv -f \"$t\" \"$p\" && trap - EXIT", p = sh_quote(path), t = sh_quote(&tmp),)
 }
 
 /// Write `content` to `path` atomically (temp file in the same directory + rename), optionally chmod.
 /// `rc != 0` in the result means nothing was changed (stderr says why). Without `mode`, an existing
 /// file keeps its mode/owner and a new one gets the umask default. With `become`, the whole sequence
 /// (create temp, chmod, rename) runs under sudo.
-pub async fn put_file_atomic(
-    c: &dyn Connection,
-    path: &str,
-    content: Vec<u8>,
-    mode: Option<u32>,
-    become_user: Option<&str>,
-) -> Result<ExecOutput, TransportError> {
+pub async fn put_file_atomic(c: &dyn Connection, path: &str, content: Vec<u8>, mode: Option<u32>, become_user: Option<&str>) -> Result<ExecOutput, TransportError> {
     let script = atomic_write_script(path, mode);
     c.exec(&become_command(c.login_user(), &script, become_user), Some(content)).await
 }
@@ -62,10 +52,7 @@ pub async fn remote_sha256(c: &dyn Connection, path: &str, become_user: Option<&
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.split_whitespace().next().unwrap_or("");
     if out.rc != 0 {
-        return Err(TransportError::Other {
-            host: c.host().to_string(),
-            msg: format!("sha256 of {path} failed (rc {}): {}", out.rc, String::from_utf8_lossy(&out.stderr).trim()),
-        });
+        return Err(TransportError::Other { host: c.host().to_string(), msg: format!("sha256 of {path} failed (rc {}): {}", out.rc, String::from_utf8_lossy(&out.stderr).trim()) });
     }
     if first == "MISSING" {
         return Ok(None);

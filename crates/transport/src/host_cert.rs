@@ -32,9 +32,7 @@ pub fn has_cert_authority(files: &[PathBuf], name: &str) -> bool {
 pub fn check_certificate(files: &[PathBuf], name: &str, principal: &str, cert: &Certificate, now: u64) -> CertStatus {
     let entries = entries_for(files, name);
     let signer = cert.signature_key();
-    if let Some(e) =
-        entries.iter().find(|e| e.revoked && (e.key.key_data() == cert.public_key() || e.key.key_data() == signer))
-    {
+    if let Some(e) = entries.iter().find(|e| e.revoked && (e.key.key_data() == cert.public_key() || e.key.key_data() == signer)) {
         return CertStatus::Revoked(e.clone());
     }
     let Some(ca) = entries.iter().find(|e| e.ca && !e.revoked && e.key.key_data() == signer) else {

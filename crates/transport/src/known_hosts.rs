@@ -7,8 +7,8 @@
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
-use std::io::Write;
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -242,13 +242,7 @@ mod tests {
         let salt = base64::engine::general_purpose::STANDARD.encode(b"0123456789abcdef0123");
         let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(b"0123456789abcdef0123").unwrap();
         let h = base64::engine::general_purpose::STANDARD.encode(mac.chain_update(b"[127.0.0.2]:2222").finalize().into_bytes());
-        std::fs::write(
-            &p,
-            format!(
-                "# comment\n@cert-authority *.example ssh-ed25519 {ED}\n|1|{salt}|{h} ssh-ed25519 {ED}\n*.lab,!evil.lab\tssh-ed25519  {ED2}\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&p, format!("# comment\n@cert-authority *.example ssh-ed25519 {ED}\n|1|{salt}|{h} ssh-ed25519 {ED}\n*.lab,!evil.lab\tssh-ed25519  {ED2}\n")).unwrap();
         let files = vec![p.clone()];
         assert!(matches!(check(&files, "[127.0.0.2]:2222", &key(ED)), Status::Known));
         // Plain multi-name entries are indexed, case-insensitively like OpenSSH.

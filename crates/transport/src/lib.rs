@@ -120,7 +120,6 @@ pub fn sh_quote(s: &str) -> String {
     quote::sh_quote(s)
 }
 
-
 /// sha256 hex of a file on the host, or None when it does not exist.
 pub async fn remote_sha256(c: &dyn Connection, path: &str, become_user: Option<&str>) -> Result<Option<String>, TransportError> {
     files::remote_sha256(c, path, become_user).await

@@ -6,14 +6,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 pub(crate) async fn run(host: &str, mut cmd: Command, stdin: Option<Vec<u8>>) -> Result<ExecOutput, TransportError> {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| TransportError::Other {
-        host: host.to_string(),
-        msg: format!("cannot start {:?}: {e}", cmd.as_std().get_program()),
-    })?;
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| TransportError::Other { host: host.to_string(), msg: format!("cannot start {:?}: {e}", cmd.as_std().get_program()) })?;
     let feeder = child.stdin.take();
     let feed = async move {
         if let (Some(mut w), Some(data)) = (feeder, stdin) {

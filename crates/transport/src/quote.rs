@@ -4,8 +4,7 @@
 /// Plain words stay readable (`/etc/hosts`); anything else goes in single quotes,
 /// with embedded `'` written as `'\''` (the only character that cannot appear inside '...').
 pub fn sh_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"%+,-./:=@_^".contains(&b));
+    let safe = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"%+,-./:=@_^".contains(&b));
     if safe {
         return s.to_string();
     }
@@ -62,11 +61,7 @@ mod tests {
     #[test]
     fn quoted_round_trip_through_sh() {
         let nasty = "a'b\"c $x `y` \\ \n end";
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!("printf %s {}", sh_quote(nasty)))
-            .output()
-            .unwrap();
+        let out = std::process::Command::new("/bin/sh").arg("-c").arg(format!("printf %s {}", sh_quote(nasty))).output().unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty);
     }
 }

@@ -151,12 +151,8 @@ impl SshConfig {
                     let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
                     let criteria = match lower.as_slice() {
                         [all] if all == "all" => Criteria::Always,
-                        [h, _] if h == "host" => {
-                            Criteria::MatchHost(args[1].split(',').map(str::to_string).collect())
-                        }
-                        [h, _] if h == "originalhost" => {
-                            Criteria::MatchOriginalHost(args[1].split(',').map(str::to_string).collect())
-                        }
+                        [h, _] if h == "host" => Criteria::MatchHost(args[1].split(',').map(str::to_string).collect()),
+                        [h, _] if h == "originalhost" => Criteria::MatchOriginalHost(args[1].split(',').map(str::to_string).collect()),
                         _ => {
                             tracing::debug!("{}: Match {:?} not supported, block ignored", at(), args);
                             Criteria::Never
@@ -287,12 +283,7 @@ fn glob_files(p: &Path) -> Vec<PathBuf> {
     }
     let dir = p.parent().unwrap_or(Path::new("."));
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| crate::pattern::glob(&name, &e.file_name().to_string_lossy()))
-                .map(|e| e.path())
-                .collect()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| crate::pattern::glob(&name, &e.file_name().to_string_lossy())).map(|e| e.path()).collect())
         .unwrap_or_default();
     out.sort();
     out
@@ -350,11 +341,7 @@ Host *
 
     #[test]
     fn match_host_sees_the_resolved_hostname() {
-        let c = SshConfig::parse_str(
-            "Host vm1\n  HostName 10.1.2.3\nMatch host 10.1.*\n  User matched\nMatch originalhost vm1\n  Port 2200\n",
-            Path::new("cfg"),
-        )
-        .unwrap();
+        let c = SshConfig::parse_str("Host vm1\n  HostName 10.1.2.3\nMatch host 10.1.*\n  User matched\nMatch originalhost vm1\n  Port 2200\n", Path::new("cfg")).unwrap();
         let r = c.resolve("vm1");
         assert_eq!((r.user.as_deref(), r.port), (Some("matched"), Some(2200)));
         assert_eq!(c.resolve("vm2").user, None);

@@ -239,15 +239,7 @@ impl SshdFleet {
     fn spawn(&self, i: usize) -> io::Result<Child> {
         let h = &self.hosts[i];
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&h.log_path)?;
-        Command::new("/usr/sbin/sshd")
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(&h.sshd_config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
+        Command::new("/usr/sbin/sshd").arg("-D").arg("-e").arg("-f").arg(&h.sshd_config_path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn()
     }
 
     fn wait_ready(&self, i: usize, timeout: Duration) -> io::Result<()> {

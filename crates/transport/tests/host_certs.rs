@@ -28,8 +28,7 @@ struct Host {
 impl Host {
     /// One sshd whose config names `cert` as its HostCertificate (made by `sign` before each start).
     fn start() -> Host {
-        let fleet = SshdFleet::start_with(FleetOptions { hosts: 1, populate_known_hosts: false, ..Default::default() })
-            .unwrap();
+        let fleet = SshdFleet::start_with(FleetOptions { hosts: 1, populate_known_hosts: false, ..Default::default() }).unwrap();
         let cert = fleet.dir.join("host1_cert.pub");
         Host { fleet, cert }
     }

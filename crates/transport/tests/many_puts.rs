@@ -176,12 +176,7 @@ async fn puts_across_key_reexchanges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn puts_across_server_initiated_rekeys() {
     // Same, but sshd starts the key exchanges (KEXINIT arrives while we are sending data).
-    let fleet = SshdFleet::start_with(FleetOptions {
-        extra_sshd_config: "RekeyLimit 1M\n".into(),
-        log_level: "DEBUG1".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let fleet = SshdFleet::start_with(FleetOptions { extra_sshd_config: "RekeyLimit 1M\n".into(), log_level: "DEBUG1".into(), ..Default::default() }).unwrap();
     let dir = fleet.dir.join("wheels");
     std::fs::create_dir_all(&dir).unwrap();
     let c = connect_ssh(&fleet.target(0)).await.unwrap();

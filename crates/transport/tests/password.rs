@@ -43,11 +43,7 @@ async fn password_and_keyboard_interactive() {
     let user = TempUser::create("mdxtransportpw", "Correct-Horse-42");
 
     // Plain "password" method (no PAM).
-    let fleet = SshdFleet::start_with(FleetOptions {
-        extra_sshd_config: "PasswordAuthentication yes\nKbdInteractiveAuthentication no".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let fleet = SshdFleet::start_with(FleetOptions { extra_sshd_config: "PasswordAuthentication yes\nKbdInteractiveAuthentication no".into(), ..Default::default() }).unwrap();
     let c = connect_ssh(&target(&fleet, user.0, "Correct-Horse-42")).await.unwrap();
     assert_eq!(text(&run(&*c, "id -un").await.stdout).trim(), user.0);
     let err = connect_ssh(&target(&fleet, user.0, "wrong")).await.err().expect("wrong password");
@@ -55,11 +51,8 @@ async fn password_and_keyboard_interactive() {
     drop(fleet);
 
     // PAM with only keyboard-interactive (what many distributions ship).
-    let fleet = SshdFleet::start_with(FleetOptions {
-        extra_sshd_config: "UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication yes".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let fleet =
+        SshdFleet::start_with(FleetOptions { extra_sshd_config: "UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication yes".into(), ..Default::default() }).unwrap();
     let c = connect_ssh(&target(&fleet, user.0, "Correct-Horse-42")).await.unwrap();
     assert_eq!(text(&run(&*c, "id -un").await.stdout).trim(), user.0);
     let err = connect_ssh(&target(&fleet, user.0, "wrong")).await.err().expect("wrong password");

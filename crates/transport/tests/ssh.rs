@@ -89,11 +89,7 @@ async fn host_keys_unknown_accept_new_and_changed() {
     t.host_key_policy = HostKeyPolicy::Strict;
     connect_ssh(&t).await.unwrap();
     // ssh-keygen agrees the file is valid known_hosts syntax for this host.
-    let found = std::process::Command::new("ssh-keygen")
-        .args(["-F", &format!("[{}]:{}", h.address, h.port), "-f"])
-        .arg(&fleet.known_hosts)
-        .output()
-        .unwrap();
+    let found = std::process::Command::new("ssh-keygen").args(["-F", &format!("[{}]:{}", h.address, h.port), "-f"]).arg(&fleet.known_hosts).output().unwrap();
     assert!(found.status.success());
 
     // Changed key: record a different ed25519 key for the host on line 2.
@@ -101,11 +97,7 @@ async fn host_keys_unknown_accept_new_and_changed() {
     std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&other).status().unwrap();
     let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
     let other_pub: Vec<&str> = other_pub.split_whitespace().collect();
-    std::fs::write(
-        &fleet.known_hosts,
-        format!("# comment line\n[{}]:{} {} {}\n", h.address, h.port, other_pub[0], other_pub[1]),
-    )
-    .unwrap();
+    std::fs::write(&fleet.known_hosts, format!("# comment line\n[{}]:{} {} {}\n", h.address, h.port, other_pub[0], other_pub[1])).unwrap();
     for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
         t.host_key_policy = policy;
         let err = connect_ssh(&t).await.err().expect("changed key must be rejected");
@@ -192,8 +184,7 @@ async fn files_are_written_atomically_and_hashed() {
     assert_ne!(std::os::unix::fs::MetadataExt::ino(&meta), ino_before, "a rename replaces the inode");
     assert_eq!(remote_sha256(&*c, p, Some("root")).await.unwrap(), Some(sha256_hex(b"new\n")));
     // Only the target file exists: no temp files left behind.
-    let names: Vec<String> =
-        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, vec!["it's.conf".to_string()]);
 
     // Missing directory: failure is reported and nothing is created.

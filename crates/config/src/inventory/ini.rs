@@ -51,10 +51,7 @@ pub fn parse(inv: &mut Inventory, text: &str, file: &Path) -> Result<(), ConfigE
                 Some("vars") => State::Vars,
                 Some(other) => {
                     let col = m.get(2).unwrap().start() + 1;
-                    return Err(err(
-                        col,
-                        format!("section [{group}:{other}] has unknown type: {other} (expected hosts, children or vars)"),
-                    ));
+                    return Err(err(col, format!("section [{group}:{other}] has unknown type: {other} (expected hosts, children or vars)")));
                 }
             };
             if !inv.groups.contains_key(&group) {
@@ -76,10 +73,7 @@ pub fn parse(inv: &mut Inventory, text: &str, file: &Path) -> Result<(), ConfigE
             }
             continue;
         } else if line.starts_with('[') && line.ends_with(']') {
-            return Err(err(
-                1,
-                format!("invalid section entry '{line}': a section is [name] or [name:hosts|children|vars], without spaces"),
-            ));
+            return Err(err(1, format!("invalid section entry '{line}': a section is [name] or [name:hosts|children|vars], without spaces")));
         }
         match state {
             State::Hosts => {
@@ -131,10 +125,7 @@ pub fn parse(inv: &mut Inventory, text: &str, file: &Path) -> Result<(), ConfigE
                         Some(p) => p.parents.push(group.clone()),
                         None => {
                             pending_order.push(child.clone());
-                            pending.insert(
-                                child.clone(),
-                                Pending { line: lineno, col: indent + 1, state, parents: vec![group.clone()] },
-                            );
+                            pending.insert(child.clone(), Pending { line: lineno, col: indent + 1, state, parents: vec![group.clone()] });
                         }
                     }
                 } else {
@@ -147,10 +138,7 @@ pub fn parse(inv: &mut Inventory, text: &str, file: &Path) -> Result<(), ConfigE
         if let Some(p) = pending.get(&name) {
             let msg = match p.state {
                 State::Vars => format!("section [{name}:vars] is for a group that is never defined: {name}"),
-                _ => format!(
-                    "section [{}:children] includes undefined group: {name} (define it with a [{name}] section)",
-                    p.parents.last().map(String::as_str).unwrap_or("?")
-                ),
+                _ => format!("section [{}:children] includes undefined group: {name} (define it with a [{name}] section)", p.parents.last().map(String::as_str).unwrap_or("?")),
             };
             return Err(ConfigError::at(file, p.line, p.col, msg));
         }

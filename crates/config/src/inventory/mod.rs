@@ -169,10 +169,7 @@ impl Inventory {
 
     /// The `groups` magic variable: group name -> host names (hosts of child groups included).
     pub fn groups_var(&self) -> Map<String, Value> {
-        self.groups
-            .keys()
-            .map(|g| (g.clone(), Value::Array(self.group_hosts(g).into_iter().map(Value::String).collect())))
-            .collect()
+        self.groups.keys().map(|g| (g.clone(), Value::Array(self.group_hosts(g).into_iter().map(Value::String).collect()))).collect()
     }
 
     /// Inventory variables of a host with Ansible's precedence (see the module doc):
@@ -341,18 +338,12 @@ impl Inventory {
             let mut seen = HashSet::new();
             g.hosts.retain(|h| seen.insert(h.clone()));
         }
-        let has_parent: HashSet<String> =
-            self.groups.values().filter(|p| p.name != "all").flat_map(|p| p.children.iter().cloned()).collect();
+        let has_parent: HashSet<String> = self.groups.values().filter(|p| p.name != "all").flat_map(|p| p.children.iter().cloned()).collect();
         let names: Vec<String> = self.groups.keys().filter(|n| *n != "all" && !has_parent.contains(*n)).cloned().collect();
         for n in &names {
             self.add_child("all", n);
         }
-        let grouped: HashSet<String> = self
-            .groups
-            .values()
-            .filter(|g| g.name != "all" && g.name != "ungrouped")
-            .flat_map(|g| g.hosts.iter().cloned())
-            .collect();
+        let grouped: HashSet<String> = self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
         let ug = self.ensure_group("ungrouped");
         ug.hosts.retain(|h| !grouped.contains(h));
@@ -375,18 +366,14 @@ fn extend(out: &mut Map<String, Value>, m: &Map<String, Value>) {
 /// Files of an inventory directory, in name order, skipping what Ansible skips
 /// (hidden files, group_vars/host_vars, and INVENTORY_IGNORE_EXTS).
 fn inventory_dir_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, ConfigError> {
-    const IGNORE: [&str; 13] =
-        [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg", ".retry"];
+    const IGNORE: [&str; 13] = [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg", ".retry"];
     let rd = std::fs::read_dir(dir).map_err(|e| ConfigError::at(dir, 0, 0, format!("cannot read inventory directory: {e}")))?;
     let mut out: Vec<_> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !name.starts_with('.')
-                && name != "group_vars"
-                && name != "host_vars"
-                && !IGNORE.iter().any(|x| name.ends_with(x))
+            !name.starts_with('.') && name != "group_vars" && name != "host_vars" && !IGNORE.iter().any(|x| name.ends_with(x))
         })
         .collect();
     out.sort();

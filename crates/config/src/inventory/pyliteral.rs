@@ -135,11 +135,7 @@ impl P<'_> {
                 set.push(k);
             }
             if !self.eat(b',') {
-                return if self.eat(b'}') {
-                    Some(if set.is_empty() { Value::Object(map) } else { Value::Array(set) })
-                } else {
-                    None
-                };
+                return if self.eat(b'}') { Some(if set.is_empty() { Value::Object(map) } else { Value::Array(set) }) } else { None };
             }
         }
     }

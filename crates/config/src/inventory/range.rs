@@ -33,9 +33,7 @@ pub fn split_port(pattern: &str) -> Result<(String, Option<u16>), String> {
         [i] => {
             let port = &pattern[i + 1..];
             if port.is_empty() {
-                return Err(format!(
-                    "invalid host pattern '{pattern}': ending in ':' is not allowed, this character is reserved to provide a port"
-                ));
+                return Err(format!("invalid host pattern '{pattern}': ending in ':' is not allowed, this character is reserved to provide a port"));
             }
             let p = port.parse::<u16>().map_err(|_| format!("invalid port '{port}' in host pattern '{pattern}'"))?;
             Ok((pattern[..*i].to_string(), Some(p)))

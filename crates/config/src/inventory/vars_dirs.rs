@@ -49,14 +49,7 @@ pub fn vars_for(base: &Path, name: &str) -> Result<Option<Map<String, Value>>, C
         match node.to_value() {
             Value::Object(m) => out.extend(m),
             Value::Null => {}
-            _ => {
-                return Err(ConfigError::at(
-                    &f,
-                    node.origin.line,
-                    node.origin.col,
-                    format!("a vars file must be a mapping of variable names, found {}", node.kind_name()),
-                ))
-            }
+            _ => return Err(ConfigError::at(&f, node.origin.line, node.origin.col, format!("a vars file must be a mapping of variable names, found {}", node.kind_name()))),
         }
     }
     Ok(Some(out))

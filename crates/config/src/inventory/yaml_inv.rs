@@ -63,27 +63,14 @@ fn group(inv: &mut Inventory, name: &str, data: &Node, file: &Path) -> Result<()
                 let null = Node { origin: val.origin.clone(), kind: NodeKind::Scalar(Value::Null) };
                 add_hosts(inv, name, h, &null, file, &val.origin)?;
             }
-            ("vars" | "children" | "hosts", _) => {
-                return Err(at(file, val, format!("'{}' of group '{name}' must be a mapping, found {}", key.value, val.kind_name())))
-            }
-            (other, _) => {
-                return Err(keyerr(format!(
-                    "unexpected key '{other}' in group '{name}': only hosts, children and vars are valid"
-                )))
-            }
+            ("vars" | "children" | "hosts", _) => return Err(at(file, val, format!("'{}' of group '{name}' must be a mapping, found {}", key.value, val.kind_name()))),
+            (other, _) => return Err(keyerr(format!("unexpected key '{other}' in group '{name}': only hosts, children and vars are valid"))),
         }
     }
     Ok(())
 }
 
-fn add_hosts(
-    inv: &mut Inventory,
-    group: &str,
-    pattern: &str,
-    vars: &Node,
-    file: &Path,
-    origin: &crate::yaml::Origin,
-) -> Result<(), ConfigError> {
+fn add_hosts(inv: &mut Inventory, group: &str, pattern: &str, vars: &Node, file: &Path, origin: &crate::yaml::Origin) -> Result<(), ConfigError> {
     let err = |m: String| ConfigError::at(file, origin.line, origin.col, m);
     let (pat, port) = split_port(pattern).map_err(err)?;
     let names = expand_host_range(&pat).map_err(err)?;

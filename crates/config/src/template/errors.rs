@@ -50,12 +50,7 @@ pub fn guarded_undefined(e: &minijinja::Error, src: &str) -> bool {
         return false;
     }
     let Some(after) = e.range().and_then(|r| src.get(r.end..)) else { return false };
-    let re = GUARD.get_or_init(|| {
-        regex::Regex::new(
-            r#"^(?:\.\w+|\[[^\]]*\])*\s*(?:is\s+(?:not\s+)?(?:defined|undefined)\b|\|\s*(?:default|d)\b)"#,
-        )
-        .unwrap()
-    });
+    let re = GUARD.get_or_init(|| regex::Regex::new(r#"^(?:\.\w+|\[[^\]]*\])*\s*(?:is\s+(?:not\s+)?(?:defined|undefined)\b|\|\s*(?:default|d)\b)"#).unwrap());
     re.is_match(after)
 }
 
@@ -99,8 +94,7 @@ fn message(e: &minijinja::Error, src: &str, ctx: &Value) -> String {
 /// The undefined variable an error at `range` is about: one inside the range, else the last one
 /// before it, else the first in the text.
 fn undefined_near(src: &str, range: Option<std::ops::Range<usize>>, ctx: &Value) -> Option<String> {
-    let found: Vec<(usize, String)> =
-        variable_paths(src).into_iter().filter_map(|(at, p)| unresolved(&p, ctx).map(|m| (at, m))).collect();
+    let found: Vec<(usize, String)> = variable_paths(src).into_iter().filter_map(|(at, p)| unresolved(&p, ctx).map(|m| (at, m))).collect();
     if let Some(r) = range {
         if let Some((_, m)) = found.iter().find(|(at, _)| r.contains(at)) {
             return Some(m.clone());
@@ -182,10 +176,54 @@ fn variable_paths(text: &str) -> Vec<(usize, Vec<String>)> {
 
 fn scan_paths(text: &str) -> Vec<(usize, Vec<String>)> {
     const KEYWORDS: &[&str] = &[
-        "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "true", "false", "none", "True",
-        "False", "None", "set", "endset", "raw", "endraw", "block", "endblock", "macro", "endmacro", "loop", "range",
-        "dict", "lookup", "query", "q", "namespace", "with", "endwith", "filter", "endfilter", "include", "import",
-        "from", "as", "recursive", "defined", "undefined", "super", "self", "varargs", "kwargs", "caller",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "elif",
+        "endif",
+        "for",
+        "endfor",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "set",
+        "endset",
+        "raw",
+        "endraw",
+        "block",
+        "endblock",
+        "macro",
+        "endmacro",
+        "loop",
+        "range",
+        "dict",
+        "lookup",
+        "query",
+        "q",
+        "namespace",
+        "with",
+        "endwith",
+        "filter",
+        "endfilter",
+        "include",
+        "import",
+        "from",
+        "as",
+        "recursive",
+        "defined",
+        "undefined",
+        "super",
+        "self",
+        "varargs",
+        "kwargs",
+        "caller",
     ];
     let b: Vec<char> = text.chars().collect();
     let mut out = Vec::new();

@@ -11,9 +11,7 @@ pub fn python_formatter(out: &mut Output, state: &State, value: &Value) -> Resul
     }
     match value.kind() {
         ValueKind::None => Ok(()),
-        ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-            out.write_str(&python_str(value)).map_err(Error::from)
-        }
+        ValueKind::Bool | ValueKind::Seq | ValueKind::Map => out.write_str(&python_str(value)).map_err(Error::from),
         _ => minijinja::escape_formatter(out, state, value),
     }
 }

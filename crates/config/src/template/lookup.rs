@@ -28,7 +28,8 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
         "file" | "ansible.builtin.file" => terms
             .iter()
             .map(|t| {
-                let p = find_file(state, t).ok_or_else(|| err(format!("lookup('file'): could not find '{t}' (searched role files/, role, playbook files/, playbook dir, working directory)")))?;
+                let p = find_file(state, t)
+                    .ok_or_else(|| err(format!("lookup('file'): could not find '{t}' (searched role files/, role, playbook files/, playbook dir, working directory)")))?;
                 let text = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('file'): cannot read {}: {e}", p.display())))?;
                 Ok(Value::from(if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text }))
             })
@@ -53,7 +54,9 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
         "template" | "ansible.builtin.template" => terms
             .iter()
             .map(|t| {
-                let p = find_in(state, t, "templates").ok_or_else(|| err(format!("lookup('template'): could not find '{t}' (searched role templates/, role, playbook templates/, playbook dir, working directory)")))?;
+                let p = find_in(state, t, "templates").ok_or_else(|| {
+                    err(format!("lookup('template'): could not find '{t}' (searched role templates/, role, playbook templates/, playbook dir, working directory)"))
+                })?;
                 let text = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
                 // the template sees the caller's variables (and template_vars, when given)
                 let mut ctx = std::collections::BTreeMap::new();

@@ -82,9 +82,7 @@ impl Templater {
     pub fn render_value_in(&self, v: &Value, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         match v {
             Value::String(s) => self.render_string_value(s, ctx, origin),
-            Value::Array(items) => {
-                items.iter().map(|i| self.render_value_in(i, ctx, origin)).collect::<Result<_, _>>().map(Value::Array)
-            }
+            Value::Array(items) => items.iter().map(|i| self.render_value_in(i, ctx, origin)).collect::<Result<_, _>>().map(Value::Array),
             Value::Object(m) => {
                 let mut out = serde_json::Map::new();
                 for (k, val) in m {
@@ -220,11 +218,7 @@ impl Templater {
 
     /// Run with the strict environment; if it failed on `undefined.attr` guarded by
     /// `is defined` / `| default`, run again in Chainable mode (Ansible's behaviour there).
-    fn with_retry<T>(
-        &self,
-        src: &str,
-        f: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>,
-    ) -> Result<T, minijinja::Error> {
+    fn with_retry<T>(&self, src: &str, f: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>) -> Result<T, minijinja::Error> {
         match f(&self.env) {
             // if the retry fails too, its error is about the next real problem: report that one
             Err(e) if errors::guarded_undefined(&e, src) => f(&self.chain_env),

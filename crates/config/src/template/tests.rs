@@ -52,7 +52,13 @@ fn regex_test(v: &str, p: &str, kw: Kwargs, mode: &str) -> Result<bool, Error> {
     let _: Option<String> = kw.get("match_type")?;
     kw.assert_all_used()?;
     // Python's re.match anchors at the start only
-    let pat = if mode == "match" { format!("^(?:{p})") } else if mode == "fullmatch" { format!("^(?:{p})$") } else { p.to_string() };
+    let pat = if mode == "match" {
+        format!("^(?:{p})")
+    } else if mode == "fullmatch" {
+        format!("^(?:{p})$")
+    } else {
+        p.to_string()
+    };
     let re = RegexBuilder::new(&pat)
         .case_insensitive(ignorecase.unwrap_or(false))
         .multi_line(multiline.unwrap_or(false))
@@ -63,10 +69,7 @@ fn regex_test(v: &str, p: &str, kw: Kwargs, mode: &str) -> Result<bool, Error> {
 
 fn result_map(r: &Value, test: &str) -> Result<(), Error> {
     if r.kind() != ValueKind::Map {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("the '{test}' test expects a registered task result (a dictionary), got {r}"),
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("the '{test}' test expects a registered task result (a dictionary), got {r}")));
     }
     Ok(())
 }

@@ -81,17 +81,9 @@ pub fn load_list(path: &Path) -> Result<Vec<Located<Value>>, ConfigError> {
 pub fn parse_list_str(text: &str, file: &Path) -> Result<Vec<Located<Value>>, ConfigError> {
     let root = parse_nodes(text, file)?;
     match root.kind {
-        NodeKind::Seq(items) => Ok(items
-            .into_iter()
-            .map(|n| Located { value: n.to_value(), origin: n.origin.clone() })
-            .collect()),
+        NodeKind::Seq(items) => Ok(items.into_iter().map(|n| Located { value: n.to_value(), origin: n.origin.clone() }).collect()),
         NodeKind::Scalar(Value::Null) => Ok(Vec::new()),
-        _ => Err(ConfigError::at(
-            file,
-            root.origin.line,
-            root.origin.col,
-            format!("expected a YAML list (`- ...` items) at the top level, found {}", root.kind_name()),
-        )),
+        _ => Err(ConfigError::at(file, root.origin.line, root.origin.col, format!("expected a YAML list (`- ...` items) at the top level, found {}", root.kind_name()))),
     }
 }
 

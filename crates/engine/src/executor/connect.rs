@@ -77,7 +77,11 @@ pub fn apply_ssh_args(args: &str, t: &mut SshTarget, policy: &mut HostKeyPolicy)
             w.strip_prefix("-o").map(str::to_string)
         };
         if let Some(o) = opt {
-            let (k, v) = o.split_once('=').or_else(|| o.split_once(' ')).map(|(a, b)| (a.trim().to_ascii_lowercase(), b.trim().to_string())).unwrap_or((o.to_ascii_lowercase(), String::new()));
+            let (k, v) = o
+                .split_once('=')
+                .or_else(|| o.split_once(' '))
+                .map(|(a, b)| (a.trim().to_ascii_lowercase(), b.trim().to_string()))
+                .unwrap_or((o.to_ascii_lowercase(), String::new()));
             match k.as_str() {
                 "proxyjump" => t.proxy_jump = Some(v),
                 "proxycommand" => {

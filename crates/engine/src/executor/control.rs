@@ -107,7 +107,16 @@ async fn boot_id(c: &dyn Connection) -> Option<String> {
 
 /// Reboot and wait until the host is back with a new boot_id, reconnecting with retries.
 #[allow(clippy::too_many_arguments)]
-pub async fn reboot(ex: &Executor, conn: &Arc<dyn Connection>, become_user: Option<&str>, args: Map<String, Value>, check: bool, h: usize, prt: &PlayRt<'_>, ctx: &Map<String, Value>) -> ItemOutcome {
+pub async fn reboot(
+    ex: &Executor,
+    conn: &Arc<dyn Connection>,
+    become_user: Option<&str>,
+    args: Map<String, Value>,
+    check: bool,
+    h: usize,
+    prt: &PlayRt<'_>,
+    ctx: &Map<String, Value>,
+) -> ItemOutcome {
     if check {
         return ItemOutcome::ok(true, "reboot would be issued (check mode)", Map::new());
     }

@@ -12,20 +12,26 @@ pub fn items(spec: &LoopSpec, rendered: Value) -> Result<Vec<Value>, String> {
             other => Err(format!("loop needs a list, got {}", kind(&other))),
         },
         LoopKind::Items => match rendered {
-            Value::Array(a) => Ok(a.into_iter().flat_map(|v| match v {
-                Value::Array(inner) => inner,
-                x => vec![x],
-            }).collect()),
+            Value::Array(a) => Ok(a
+                .into_iter()
+                .flat_map(|v| match v {
+                    Value::Array(inner) => inner,
+                    x => vec![x],
+                })
+                .collect()),
             Value::Null => Ok(vec![]),
             x => Ok(vec![x]),
         },
         LoopKind::Dict => match rendered {
-            Value::Object(m) => Ok(m.into_iter().map(|(k, v)| {
-                let mut o = Map::new();
-                o.insert("key".into(), Value::String(k));
-                o.insert("value".into(), v);
-                Value::Object(o)
-            }).collect()),
+            Value::Object(m) => Ok(m
+                .into_iter()
+                .map(|(k, v)| {
+                    let mut o = Map::new();
+                    o.insert("key".into(), Value::String(k));
+                    o.insert("value".into(), v);
+                    Value::Object(o)
+                })
+                .collect()),
             Value::Null => Ok(vec![]),
             other => Err(format!("with_dict needs a mapping, got {}", kind(&other))),
         },

@@ -19,6 +19,7 @@ use crate::output::Output;
 use crate::playbook::task::{Inherit, Task, TaskKind};
 use crate::playbook::{Play, Playbook};
 use crate::run::{ApplyOptions, RunSummary};
+use failures::Abort;
 use futures_util::future::BoxFuture;
 use host::{HostSlot, HostStatus};
 use mdxconf_config::inventory::Inventory;
@@ -27,7 +28,6 @@ use mdxconf_config::yaml::Origin;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use failures::Abort;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::Semaphore;
@@ -120,12 +120,7 @@ impl Executor {
     /// Hosts a play targets, in inventory order, after --limit and without hosts that failed earlier.
     pub fn play_hosts(&self, play: &Play) -> Vec<usize> {
         let matched: HashSet<String> = self.inv().hosts_matching(&play.hosts).into_iter().collect();
-        self.hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| matched.contains(&s.name) && self.limit.as_ref().is_none_or(|l| l.contains(&s.name)))
-            .map(|(i, _)| i)
-            .collect()
+        self.hosts.iter().enumerate().filter(|(_, s)| matched.contains(&s.name) && self.limit.as_ref().is_none_or(|l| l.contains(&s.name))).map(|(i, _)| i).collect()
     }
 
     pub fn inv(&self) -> MutexGuard<'_, Inventory> {
@@ -287,7 +282,20 @@ impl Executor {
     }
 
     pub fn report_simple(&self, prt: &PlayRt, task: &str, host: &str, status: crate::output::Status, msg: &str) {
-        let ev = crate::output::Event { play: &prt.play.name, task, module: task, host, status, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false, delegated: None };
+        let ev = crate::output::Event {
+            play: &prt.play.name,
+            task,
+            module: task,
+            host,
+            status,
+            msg,
+            item: None,
+            diff: &[],
+            data: None,
+            ignored: false,
+            loop_summary: false,
+            delegated: None,
+        };
         self.out.event(Some(task), &ev);
     }
 
@@ -433,24 +441,22 @@ impl Executor {
         let mut out = Vec::new();
         for &h in active {
             let mut ctx = self.build_ctx(prt, Some(task), h);
-            let res: Result<Vec<Option<Value>>, String> = (|| {
-                match &task.loop_ {
-                    None => {
-                        let c = Value::Object(ctx.clone());
-                        Ok(if conditions::all_true(&self.templater, &task.when, &c).map_err(|e| e.to_string())? { vec![None] } else { vec![] })
-                    }
-                    Some(spec) => {
-                        let c = Value::Object(ctx.clone());
-                        let rendered = self.templater.render_value(&spec.value, &c, &task.origin).map_err(|e| e.to_string())?;
-                        let mut v = Vec::new();
-                        for item in loops::items(spec, rendered)? {
-                            ctx.insert(task.loop_control.loop_var.clone(), item.clone());
-                            if conditions::all_true(&self.templater, &task.when, &Value::Object(ctx.clone())).map_err(|e| e.to_string())? {
-                                v.push(Some(item));
-                            }
+            let res: Result<Vec<Option<Value>>, String> = (|| match &task.loop_ {
+                None => {
+                    let c = Value::Object(ctx.clone());
+                    Ok(if conditions::all_true(&self.templater, &task.when, &c).map_err(|e| e.to_string())? { vec![None] } else { vec![] })
+                }
+                Some(spec) => {
+                    let c = Value::Object(ctx.clone());
+                    let rendered = self.templater.render_value(&spec.value, &c, &task.origin).map_err(|e| e.to_string())?;
+                    let mut v = Vec::new();
+                    for item in loops::items(spec, rendered)? {
+                        ctx.insert(task.loop_control.loop_var.clone(), item.clone());
+                        if conditions::all_true(&self.templater, &task.when, &Value::Object(ctx.clone())).map_err(|e| e.to_string())? {
+                            v.push(Some(item));
                         }
-                        Ok(v)
                     }
+                    Ok(v)
                 }
             })();
             match res {
@@ -484,7 +490,17 @@ impl Executor {
             }
         }
         for (path, hs) in groups {
-            let inh = Inherit { tags: task.tags.clone(), become_: task.become_, become_user: task.become_user.clone(), environment: task.environment.clone(), vars: task.vars.clone(), role: task.role.clone(), dirs: dirs.to_vec(), depth: 1, ..Default::default() };
+            let inh = Inherit {
+                tags: task.tags.clone(),
+                become_: task.become_,
+                become_user: task.become_user.clone(),
+                environment: task.environment.clone(),
+                vars: task.vars.clone(),
+                role: task.role.clone(),
+                dirs: dirs.to_vec(),
+                depth: 1,
+                ..Default::default()
+            };
             let parsed = {
                 let lc = self.load_ctx();
                 crate::playbook::task::parse_dynamic_file(&path, &inh, &lc)
@@ -512,7 +528,20 @@ impl Executor {
             st.status = HostStatus::Failed;
         }
         let name = task.display_name();
-        let ev = crate::output::Event { play: &prt.play.name, task: &name, module: task.module_name(), host: &self.hosts[h].name, status: crate::output::Status::Failed, msg, item: None, diff: &[], data: None, ignored: false, loop_summary: false, delegated: None };
+        let ev = crate::output::Event {
+            play: &prt.play.name,
+            task: &name,
+            module: task.module_name(),
+            host: &self.hosts[h].name,
+            status: crate::output::Status::Failed,
+            msg,
+            item: None,
+            diff: &[],
+            data: None,
+            ignored: false,
+            loop_summary: false,
+            delegated: None,
+        };
         self.out.event(prt.free.then_some(name.as_str()), &ev);
     }
 

@@ -107,7 +107,18 @@ impl Executor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn run_loop(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, items: Vec<Value>, shared: &mut Map<String, Value>, task_name: &str) -> ItemOutcome {
+    async fn run_loop(
+        &self,
+        prt: &PlayRt<'_>,
+        task: &Task,
+        module: &str,
+        args: &Value,
+        h: usize,
+        ctx: &mut Map<String, Value>,
+        items: Vec<Value>,
+        shared: &mut Map<String, Value>,
+        task_name: &str,
+    ) -> ItemOutcome {
         let lv = &task.loop_control.loop_var;
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
@@ -133,7 +144,20 @@ impl Executor {
             };
             let label = if task.no_log { "None".to_string() } else { label };
             let msg = if task.no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
-            let ev = Event { play: &prt.play.name, task: task_name, module, host: &self.hosts[h].name, status: r.status, msg: &msg, item: Some(label), diff: if task.no_log { &[] } else { &r.diff }, data: (!task.no_log).then_some(&r.data), ignored: false, loop_summary: false, delegated: r.delegated.as_deref() };
+            let ev = Event {
+                play: &prt.play.name,
+                task: task_name,
+                module,
+                host: &self.hosts[h].name,
+                status: r.status,
+                msg: &msg,
+                item: Some(label),
+                diff: if task.no_log { &[] } else { &r.diff },
+                data: (!task.no_log).then_some(&r.data),
+                ignored: false,
+                loop_summary: false,
+                delegated: r.delegated.as_deref(),
+            };
             self.out.event(header, &ev);
             any_changed |= r.status == Status::Changed;
             any_failed |= r.status == Status::Failed;
@@ -302,7 +326,11 @@ impl Executor {
         };
         let become_on = task.become_.or(prt.play.become_).or_else(|| ctx.get("ansible_become").map(truthy)).unwrap_or(false);
         let become_user = become_on.then(|| {
-            task.become_user.clone().or_else(|| prt.play.become_user.clone()).or_else(|| ctx.get("ansible_become_user").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| "root".into())
+            task.become_user
+                .clone()
+                .or_else(|| prt.play.become_user.clone())
+                .or_else(|| ctx.get("ansible_become_user").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| "root".into())
         });
         // `become_user: "{{ some_user }}"` is a template like any keyword (roles pass the user as a variable)
         let become_user = match become_user {
@@ -329,15 +357,8 @@ impl Executor {
         search_dirs.push(self.playbook_dir.join("files"));
         search_dirs.push(self.playbook_dir.join("templates"));
         search_dirs.push(self.playbook_dir.clone());
-        let mctx = ModuleCtx {
-            conn: &*conn,
-            become_user: become_user.as_deref(),
-            check,
-            diff: task.diff.unwrap_or(self.opts.diff),
-            vars: &vars,
-            templater: &self.templater,
-            search_dirs,
-        };
+        let mctx =
+            ModuleCtx { conn: &*conn, become_user: become_user.as_deref(), check, diff: task.diff.unwrap_or(self.opts.diff), vars: &vars, templater: &self.templater, search_dirs };
         match crate::modules::run_module(module, &args, &mctx).await {
             Ok(r) => {
                 let facts = r.data.get("ansible_facts").and_then(Value::as_object).cloned();

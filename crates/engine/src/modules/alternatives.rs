@@ -40,7 +40,11 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
         return Ok(r);
     }
     r.changed = true;
-    r.diff.push(state_diff(format!("alternatives {name}"), format!("value: {}\nstatus: {}\n", current.unwrap_or_default(), status.unwrap_or_default()), format!("{}\n", cmds.join("\n"))));
+    r.diff.push(state_diff(
+        format!("alternatives {name}"),
+        format!("value: {}\nstatus: {}\n", current.unwrap_or_default(), status.unwrap_or_default()),
+        format!("{}\n", cmds.join("\n")),
+    ));
     if ctx.check {
         return Ok(r);
     }

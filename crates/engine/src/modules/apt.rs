@@ -9,10 +9,26 @@ use std::collections::HashMap;
 
 pub const SPEC: Spec = Spec {
     args: &[
-        "name|package|pkg", "state", "update_cache|update-cache", "cache_valid_time", "install_recommends|install-recommends",
-        "purge", "autoremove", "upgrade", "default_release|default-release", "force", "allow_downgrade|allow-downgrade|allow_downgrades|allow-downgrades",
-        "dpkg_options", "only_upgrade", "lock_timeout", "autoclean", "clean", "force_apt_get", "allow_unauthenticated|allow-unauthenticated",
-        "allow_change_held_packages", "fail_on_autoremove",
+        "name|package|pkg",
+        "state",
+        "update_cache|update-cache",
+        "cache_valid_time",
+        "install_recommends|install-recommends",
+        "purge",
+        "autoremove",
+        "upgrade",
+        "default_release|default-release",
+        "force",
+        "allow_downgrade|allow-downgrade|allow_downgrades|allow-downgrades",
+        "dpkg_options",
+        "only_upgrade",
+        "lock_timeout",
+        "autoclean",
+        "clean",
+        "force_apt_get",
+        "allow_unauthenticated|allow-unauthenticated",
+        "allow_change_held_packages",
+        "fail_on_autoremove",
     ],
     required: &[],
 };
@@ -167,7 +183,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     if needs_update {
         r.data.insert("cache_updated".into(), true.into());
         if !ctx.check {
-            let out = sh(ctx, &format!("{FRONT} apt-get -q -o DPkg::Lock::Timeout={lock} update && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp"), None).await?;
+            let out = sh(
+                ctx,
+                &format!("{FRONT} apt-get -q -o DPkg::Lock::Timeout={lock} update && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp"),
+                None,
+            )
+            .await?;
             if out.rc != 0 {
                 return Ok(failed_exec("apt-get update failed", &out));
             }

@@ -7,10 +7,7 @@ use super::{ModuleCtx, ModuleResult};
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 
-pub const SPEC: Spec = Spec {
-    args: &["id", "data", "file", "keyring", "state", "url", "keyserver", "validate_certs"],
-    required: &[],
-};
+pub const SPEC: Spec = Spec { args: &["id", "data", "file", "keyring", "state", "url", "keyserver", "validate_certs"], required: &[] };
 
 /// Binary OpenPGP from an ASCII-armored block (base64 body between the header and the `=CRC` line).
 pub fn dearmor(armored: &str) -> Result<Vec<u8>> {
@@ -31,8 +28,12 @@ pub fn dearmor(armored: &str) -> Result<Vec<u8>> {
         }
         if !in_body {
             // armor headers end at the first empty line
-            if l.is_empty() { in_body = true; }
-            else if !l.contains(": ") { in_body = true; body.push_str(l); }
+            if l.is_empty() {
+                in_body = true;
+            } else if !l.contains(": ") {
+                in_body = true;
+                body.push_str(l);
+            }
             continue;
         }
         if l.starts_with('=') {

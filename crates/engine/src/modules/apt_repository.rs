@@ -8,7 +8,18 @@ use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["repo", "state", "filename", "update_cache|update-cache", "mode", "codename", "validate_certs", "install_python_apt", "update_cache_retries", "update_cache_retry_max_delay"],
+    args: &[
+        "repo",
+        "state",
+        "filename",
+        "update_cache|update-cache",
+        "mode",
+        "codename",
+        "validate_certs",
+        "install_python_apt",
+        "update_cache_retries",
+        "update_cache_retry_max_delay",
+    ],
     required: &["repo"],
 };
 
@@ -39,7 +50,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let filename = a.str("filename")?.map(|f| f.trim_end_matches(".list").to_string()).unwrap_or_else(|| suggest_filename(&repo));
     let target = format!("/etc/apt/sources.list.d/{filename}.list");
     let mode = a.raw("mode").map(|m| ModeSpec::parse("apt_repository", m)).transpose()?.unwrap_or(ModeSpec::Octal(0o644));
-    let out = sh(ctx, "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f \"$f\" ] || continue; printf '@@FILE@@ %s\\n' \"$f\"; cat -- \"$f\"; echo; done; true", None).await?;
+    let out = sh(
+        ctx,
+        "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f \"$f\" ] || continue; printf '@@FILE@@ %s\\n' \"$f\"; cat -- \"$f\"; echo; done; true",
+        None,
+    )
+    .await?;
     let listing = text(&out.stdout);
     let mut files: Vec<(String, String)> = vec![];
     for chunk in listing.split("@@FILE@@ ").skip(1) {

@@ -6,7 +6,25 @@ use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["path|dest|destfile|name", "state", "marker", "block|content", "insertafter", "insertbefore", "create", "backup", "marker_begin", "marker_end", "owner", "group", "mode", "validate", "unsafe_writes", "append_newline", "prepend_newline"],
+    args: &[
+        "path|dest|destfile|name",
+        "state",
+        "marker",
+        "block|content",
+        "insertafter",
+        "insertbefore",
+        "create",
+        "backup",
+        "marker_begin",
+        "marker_end",
+        "owner",
+        "group",
+        "mode",
+        "validate",
+        "unsafe_writes",
+        "append_newline",
+        "prepend_newline",
+    ],
     required: &["path"],
 };
 

@@ -5,20 +5,20 @@ use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
-pub const COMMAND: Spec = Spec {
-    args: &["_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin", "stdin_add_newline", "strip_empty_ends", "expand_argument_vars", "warn"],
-    required: &[],
-};
-pub const SHELL: Spec = Spec {
-    args: &["_raw_params", "cmd", "chdir", "creates", "removes", "stdin", "stdin_add_newline", "strip_empty_ends", "executable", "warn"],
-    required: &[],
-};
+pub const COMMAND: Spec =
+    Spec { args: &["_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin", "stdin_add_newline", "strip_empty_ends", "expand_argument_vars", "warn"], required: &[] };
+pub const SHELL: Spec =
+    Spec { args: &["_raw_params", "cmd", "chdir", "creates", "removes", "stdin", "stdin_add_newline", "strip_empty_ends", "executable", "warn"], required: &[] };
 pub const RAW: Spec = Spec { args: &["_raw_params", "executable"], required: &["_raw_params"] };
 
 const SKIP_MARK: &str = "@@MDXCONF-SKIPPED@@";
 
 pub async fn run(name: &'static str, args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<ModuleResult> {
-    let spec = match name { "shell" => &SHELL, "raw" => &RAW, _ => &COMMAND };
+    let spec = match name {
+        "shell" => &SHELL,
+        "raw" => &RAW,
+        _ => &COMMAND,
+    };
     let a = Args::new(name, spec, args)?;
     let raw = a.str("_raw_params")?;
     let cmd_arg = if name == "raw" { None } else { a.str("cmd")? };

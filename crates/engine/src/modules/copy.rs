@@ -9,7 +9,23 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 pub const COPY: Spec = Spec {
-    args: &["src", "content", "dest", "owner", "group", "mode", "backup", "validate", "force|thirsty", "follow", "remote_src", "directory_mode", "local_follow", "unsafe_writes", "decrypt"],
+    args: &[
+        "src",
+        "content",
+        "dest",
+        "owner",
+        "group",
+        "mode",
+        "backup",
+        "validate",
+        "force|thirsty",
+        "follow",
+        "remote_src",
+        "directory_mode",
+        "local_follow",
+        "unsafe_writes",
+        "decrypt",
+    ],
     required: &["dest"],
 };
 pub const TEMPLATE: Spec = Spec {
@@ -79,7 +95,14 @@ pub async fn put_with_info(ctx: &ModuleCtx<'_>, p: Put<'_>, info: FileInfo, sha:
             r.diff.push(plan.diff(&info.path));
         }
         if !ctx.check {
-            match fileops::write(ctx, &info, p.content.clone(), &WriteOpts { attrs: &p.attrs, backup: p.backup, validate: p.validate.as_deref(), mkdir_parent: !info.parent_is_dir }).await? {
+            match fileops::write(
+                ctx,
+                &info,
+                p.content.clone(),
+                &WriteOpts { attrs: &p.attrs, backup: p.backup, validate: p.validate.as_deref(), mkdir_parent: !info.parent_is_dir },
+            )
+            .await?
+            {
                 WriteOutcome::Written { backup } => {
                     if let Some(b) = backup {
                         r.data.insert("backup_file".into(), b.into());
@@ -108,8 +131,12 @@ pub async fn put_with_info(ctx: &ModuleCtx<'_>, p: Put<'_>, info: FileInfo, sha:
         }
     }
     fill_data(&mut r, &info, &sha, p.content.len(), mode_after);
-    if let Some(o) = &p.attrs.owner { r.data.insert("owner".into(), o.clone().into()); }
-    if let Some(g) = &p.attrs.group { r.data.insert("group".into(), g.clone().into()); }
+    if let Some(o) = &p.attrs.owner {
+        r.data.insert("owner".into(), o.clone().into());
+    }
+    if let Some(g) = &p.attrs.group {
+        r.data.insert("group".into(), g.clone().into());
+    }
     Ok(r)
 }
 
@@ -199,7 +226,8 @@ pub async fn run_copy(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<
 
 /// A local directory: `src/` copies its contents into dest, `src` copies the directory itself.
 async fn copy_tree(ctx: &ModuleCtx<'_>, a: &Args<'_>, local: &Path, contents_only: bool, dest: &str) -> Result<ModuleResult> {
-    let base = if contents_only { dest.trim_end_matches('/').to_string() } else { format!("{}/{}", dest.trim_end_matches('/'), local.file_name().unwrap_or_default().to_string_lossy()) };
+    let base =
+        if contents_only { dest.trim_end_matches('/').to_string() } else { format!("{}/{}", dest.trim_end_matches('/'), local.file_name().unwrap_or_default().to_string_lossy()) };
     let mut files = vec![];
     walk(local, Path::new(""), &mut files)?;
     let mut dirs: Vec<String> = files.iter().filter_map(|(rel, _)| Path::new(rel).parent().map(|p| format!("{base}/{}", p.display()))).collect();

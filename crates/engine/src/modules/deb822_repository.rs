@@ -7,22 +7,66 @@ use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["name", "types", "uris", "suites", "components", "signed_by", "state", "enabled", "architectures", "allow_insecure", "allow_weak", "allow_downgrade_to_insecure", "trusted", "by_hash", "check_valid_until", "check_date", "date_max_future", "inrelease_path", "languages", "pdiffs", "targets", "mode", "install_python_debian"],
+    args: &[
+        "name",
+        "types",
+        "uris",
+        "suites",
+        "components",
+        "signed_by",
+        "state",
+        "enabled",
+        "architectures",
+        "allow_insecure",
+        "allow_weak",
+        "allow_downgrade_to_insecure",
+        "trusted",
+        "by_hash",
+        "check_valid_until",
+        "check_date",
+        "date_max_future",
+        "inrelease_path",
+        "languages",
+        "pdiffs",
+        "targets",
+        "mode",
+        "install_python_debian",
+    ],
     required: &["name"],
 };
 
 pub fn render(a: &Args) -> Result<String> {
     let mut s = format!("X-Repolib-Name: {}\n", a.req("name")?);
-    let list = |k: &str| -> Result<Option<String>> { let l = a.list(k)?; Ok((!l.is_empty()).then(|| l.join(" "))) };
+    let list = |k: &str| -> Result<Option<String>> {
+        let l = a.list(k)?;
+        Ok((!l.is_empty()).then(|| l.join(" ")))
+    };
     let types = list("types")?.unwrap_or_else(|| "deb".into());
     s += &format!("Types: {types}\n");
-    let fields: [(&str, &str); 7] = [("uris", "URIs"), ("suites", "Suites"), ("components", "Components"), ("architectures", "Architectures"), ("languages", "Languages"), ("targets", "Targets"), ("inrelease_path", "InRelease-Path")];
+    let fields: [(&str, &str); 7] = [
+        ("uris", "URIs"),
+        ("suites", "Suites"),
+        ("components", "Components"),
+        ("architectures", "Architectures"),
+        ("languages", "Languages"),
+        ("targets", "Targets"),
+        ("inrelease_path", "InRelease-Path"),
+    ];
     for (k, f) in fields {
         if let Some(v) = list(k)? {
             s += &format!("{f}: {v}\n");
         }
     }
-    for (k, f) in [("allow_insecure", "Allow-Insecure"), ("allow_weak", "Allow-Weak"), ("allow_downgrade_to_insecure", "Allow-Downgrade-To-Insecure"), ("trusted", "Trusted"), ("by_hash", "By-Hash"), ("check_valid_until", "Check-Valid-Until"), ("check_date", "Check-Date"), ("pdiffs", "PDiffs")] {
+    for (k, f) in [
+        ("allow_insecure", "Allow-Insecure"),
+        ("allow_weak", "Allow-Weak"),
+        ("allow_downgrade_to_insecure", "Allow-Downgrade-To-Insecure"),
+        ("trusted", "Trusted"),
+        ("by_hash", "By-Hash"),
+        ("check_valid_until", "Check-Valid-Until"),
+        ("check_date", "Check-Date"),
+        ("pdiffs", "PDiffs"),
+    ] {
         if let Some(b) = a.opt_bool(k)? {
             s += &format!("{f}: {}\n", if b { "yes" } else { "no" });
         }

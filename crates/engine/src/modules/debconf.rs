@@ -29,14 +29,26 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     r.data.insert("current".into(), Value::Object(current.clone()));
     let Some(question) = question else { return Ok(r) };
     let (Some(vtype), Some(value)) = (vtype, value) else { bail!("debconf: question needs vtype and value") };
-    let value = if vtype == "boolean" { match value.as_str() { "True" | "yes" => "true".into(), "False" | "no" => "false".into(), v => v.to_string() } } else { value };
+    let value = if vtype == "boolean" {
+        match value.as_str() {
+            "True" | "yes" => "true".into(),
+            "False" | "no" => "false".into(),
+            v => v.to_string(),
+        }
+    } else {
+        value
+    };
     let have = current.get(&question).and_then(|v| v.as_str()).map(str::to_string);
     // passwords are never shown by debconf-show, so they are always set (like Ansible)
     if vtype != "password" && have.as_deref() == Some(value.as_str()) {
         return Ok(r);
     }
     r.changed = true;
-    r.diff.push(state_diff(format!("debconf {name} {question}"), format!("{}\n", have.unwrap_or_default()), if vtype == "password" { "(password)\n".into() } else { format!("{value}\n") }));
+    r.diff.push(state_diff(
+        format!("debconf {name} {question}"),
+        format!("{}\n", have.unwrap_or_default()),
+        if vtype == "password" { "(password)\n".into() } else { format!("{value}\n") },
+    ));
     if ctx.check {
         return Ok(r);
     }

@@ -12,8 +12,19 @@ use std::collections::HashMap;
 
 pub const SPEC: Spec = Spec {
     args: &[
-        "name|pkg", "state", "update_cache|expire-cache", "enablerepo", "disablerepo", "disable_gpg_check",
-        "install_weak_deps", "autoremove", "lock_timeout", "allowerasing", "nobest", "installroot", "conf_file",
+        "name|pkg",
+        "state",
+        "update_cache|expire-cache",
+        "enablerepo",
+        "disablerepo",
+        "disable_gpg_check",
+        "install_weak_deps",
+        "autoremove",
+        "lock_timeout",
+        "allowerasing",
+        "nobest",
+        "installroot",
+        "conf_file",
         "releasever",
     ],
     required: &[],
@@ -94,11 +105,7 @@ async fn probe(ctx: &ModuleCtx<'_>, names: &[String], root: &str, opts: &str, la
         return Ok(Err(failed("dnf: rpm not found on this host (not a RHEL-family system?)")));
     }
     let (head, updates) = stdout.split_once(&format!("{UPDATES}\n")).unwrap_or((&stdout, ""));
-    let installed = head
-        .lines()
-        .filter_map(|l| l.strip_prefix(INSTALLED)?.split_once('\t'))
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
+    let installed = head.lines().filter_map(|l| l.strip_prefix(INSTALLED)?.split_once('\t')).map(|(n, v)| (n.to_string(), v.to_string())).collect();
     let mut outdated = HashMap::new();
     if latest {
         let (list, rc) = updates.rsplit_once(&format!("{UPDATES}rc=")).unwrap_or((updates, ""));

@@ -11,10 +11,7 @@ use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-pub const SPEC: Spec = Spec {
-    args: &["src", "dest", "flat", "fail_on_missing", "validate_checksum|validate_md5"],
-    required: &["src", "dest"],
-};
+pub const SPEC: Spec = Spec { args: &["src", "dest", "flat", "fail_on_missing", "validate_checksum|validate_md5"], required: &["src", "dest"] };
 
 /// What the host says about `src`.
 enum Remote {
@@ -68,11 +65,7 @@ fn local_dest(ctx: &ModuleCtx<'_>, src: &str, dest: &str, flat: bool, host: &str
         Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
         None => PathBuf::from(dest),
     };
-    let base = if expanded.is_absolute() {
-        expanded
-    } else {
-        ctx.search_dirs.last().cloned().unwrap_or_default().join(expanded)
-    };
+    let base = if expanded.is_absolute() { expanded } else { ctx.search_dirs.last().cloned().unwrap_or_default().join(expanded) };
     if flat {
         if dest.ends_with('/') {
             base.join(Path::new(src).file_name().unwrap_or_default())
@@ -123,9 +116,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let remote_sha = match probe(ctx, &src).await? {
         Remote::File { sha256 } => sha256,
         Remote::Directory => return Ok(failed(format!("remote file {src} is a directory, fetch cannot work on directories"))),
-        Remote::Missing if fail_on_missing => {
-            return Ok(failed(format!("the remote file {src} does not exist, not transferring")))
-        }
+        Remote::Missing if fail_on_missing => return Ok(failed(format!("the remote file {src} does not exist, not transferring"))),
         Remote::Missing => {
             r.msg = format!("the remote file {src} does not exist, not transferring, ignored");
             return Ok(r);
@@ -170,11 +161,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     r.data.insert("checksum".into(), got.into());
     if ctx.diff {
-        r.diff.push(Diff {
-            path: dest.display().to_string(),
-            before: before.as_deref().map(diff_text).unwrap_or_default(),
-            after: diff_text(&content),
-        });
+        r.diff.push(Diff { path: dest.display().to_string(), before: before.as_deref().map(diff_text).unwrap_or_default(), after: diff_text(&content) });
     }
     if !ctx.check {
         write_local(&dest, &content)?;

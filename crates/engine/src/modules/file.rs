@@ -6,7 +6,22 @@ use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["path|dest|name", "state", "owner", "group", "mode", "recurse", "src", "force", "follow", "modification_time", "access_time", "modification_time_format", "access_time_format", "unsafe_writes"],
+    args: &[
+        "path|dest|name",
+        "state",
+        "owner",
+        "group",
+        "mode",
+        "recurse",
+        "src",
+        "force",
+        "follow",
+        "modification_time",
+        "access_time",
+        "modification_time_format",
+        "access_time_format",
+        "unsafe_writes",
+    ],
     required: &["path"],
 };
 
@@ -98,9 +113,15 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                     if n > 0 {
                         r.changed = true;
                         r.diff.push(state_diff(format!("{} (recursive)", info.path), "", format!("{n} entries get new owner/group/mode\n")));
-                        if let Some(o) = &attrs.owner { act += &format!("chown -R -- {} {p}\n", q(o)); }
-                        if let Some(g) = &attrs.group { act += &format!("chgrp -R -- {} {p}\n", q(g)); }
-                        if let Some(m) = &attrs.mode { act += &recursive_chmod(m, &p); }
+                        if let Some(o) = &attrs.owner {
+                            act += &format!("chown -R -- {} {p}\n", q(o));
+                        }
+                        if let Some(g) = &attrs.group {
+                            act += &format!("chgrp -R -- {} {p}\n", q(g));
+                        }
+                        if let Some(m) = &attrs.mode {
+                            act += &recursive_chmod(m, &p);
+                        }
                     }
                 }
             }
@@ -129,7 +150,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 }
             } else {
                 let mut link_attrs = attrs.clone();
-                if state == "link" { link_attrs.mode = None; }
+                if state == "link" {
+                    link_attrs.mode = None;
+                }
                 attr_changes(&info, &link_attrs, &p, &mut r, &mut act);
             }
             r.data.insert("src".into(), src.into());

@@ -87,7 +87,13 @@ pub fn apply_symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, St
                     'r' => 0o444,
                     'w' => 0o222,
                     'x' => 0o111,
-                    'X' => if is_dir || mode & 0o111 != 0 { 0o111 } else { 0 },
+                    'X' => {
+                        if is_dir || mode & 0o111 != 0 {
+                            0o111
+                        } else {
+                            0
+                        }
+                    }
                     's' => 0o6000,
                     't' => 0o1000,
                     _ => return Err(format!("unknown permission letter '{p}'")),
@@ -467,11 +473,7 @@ pub async fn write(ctx: &ModuleCtx<'_>, info: &FileInfo, content: Vec<u8>, o: &W
     let so = text(&out.stdout);
     if out.rc == 97 {
         let kv = super::util::kv(&so);
-        return Ok(WriteOutcome::ValidateFailed {
-            rc: kv.get("validate_rc").and_then(|r| r.parse().ok()).unwrap_or(1),
-            stdout: String::new(),
-            stderr: text(&out.stderr),
-        });
+        return Ok(WriteOutcome::ValidateFailed { rc: kv.get("validate_rc").and_then(|r| r.parse().ok()).unwrap_or(1), stdout: String::new(), stderr: text(&out.stderr) });
     }
     if out.rc != 0 {
         bail!("writing {} failed (rc={}): {}", info.path, out.rc, text(&out.stderr).trim());

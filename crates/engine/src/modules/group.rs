@@ -29,8 +29,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 c += &format!(" -g {}", q(g));
                 after += &format!("gid: {g}\n");
             }
-            if a.bool("system", false)? { c += " -r"; }
-            if a.bool("non_unique", false)? { c += " -o"; }
+            if a.bool("system", false)? {
+                c += " -r";
+            }
+            if a.bool("non_unique", false)? {
+                c += " -o";
+            }
             r.diff.push(state_diff(format!("group {name}"), "state: absent\n", after));
             format!("{c} {}", q(&name))
         }
@@ -40,7 +44,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
             format!("groupmod -g {} {}{}", q(&g), if a.bool("non_unique", false)? { "-o " } else { "" }, q(&name))
         }
         _ => {
-            if let Some(g) = cur_gid { r.data.insert("gid".into(), g.parse::<u64>().map(Value::from).unwrap_or(Value::Null)); }
+            if let Some(g) = cur_gid {
+                r.data.insert("gid".into(), g.parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+            }
             return Ok(r);
         }
     };

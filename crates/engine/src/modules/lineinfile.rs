@@ -8,7 +8,25 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["path|dest|destfile|name", "regexp|regex", "search_string", "state", "line|value", "backrefs", "insertafter", "insertbefore", "create", "backup", "firstmatch", "owner", "group", "mode", "validate", "unsafe_writes", "others"],
+    args: &[
+        "path|dest|destfile|name",
+        "regexp|regex",
+        "search_string",
+        "state",
+        "line|value",
+        "backrefs",
+        "insertafter",
+        "insertbefore",
+        "create",
+        "backup",
+        "firstmatch",
+        "owner",
+        "group",
+        "mode",
+        "validate",
+        "unsafe_writes",
+        "others",
+    ],
     required: &["path"],
 };
 
@@ -173,7 +191,13 @@ pub fn absent(text: &str, p: &Params) -> (String, String) {
         .into_iter()
         .filter(|l| {
             let s = strip_eol(l);
-            !(if let Some(re) = &p.regexp { re.is_match(s) } else if let Some(ss) = &p.search { l.contains(ss.as_str()) } else { s == p.line })
+            !(if let Some(re) = &p.regexp {
+                re.is_match(s)
+            } else if let Some(ss) = &p.search {
+                l.contains(ss.as_str())
+            } else {
+                s == p.line
+            })
         })
         .collect();
     let n = before - kept.len();

@@ -18,36 +18,36 @@ use mdxconf_transport::Connection;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-mod util;
-mod fileops;
-mod edit;
-mod command;
-mod file;
-mod copy;
-mod lineinfile;
-mod blockinfile;
-mod replace;
-mod stat;
-mod slurp;
-mod fetch;
-mod apt;
-mod dnf;
-mod apt_repository;
-mod deb822_repository;
-mod apt_key;
-mod service;
-mod user;
-mod group;
-mod mount;
-mod sysctl;
-mod hostname;
-mod setup;
-mod pip;
-mod modprobe;
-mod unarchive;
-mod wait_for;
-mod debconf;
 mod alternatives;
+mod apt;
+mod apt_key;
+mod apt_repository;
+mod blockinfile;
+mod command;
+mod copy;
+mod deb822_repository;
+mod debconf;
+mod dnf;
+mod edit;
+mod fetch;
+mod file;
+mod fileops;
+mod group;
+mod hostname;
+mod lineinfile;
+mod modprobe;
+mod mount;
+mod pip;
+mod replace;
+mod service;
+mod setup;
+mod slurp;
+mod stat;
+mod sysctl;
+mod unarchive;
+mod user;
+mod util;
+mod wait_for;
 
 pub use fileops::{apply_symbolic, ModeSpec};
 pub use util::parse_bool;
@@ -86,22 +86,65 @@ pub struct ModuleResult {
 
 /// Modules executed by the executor itself; `canonical_name` knows them, `run_module` does not run them.
 pub const CONTROL_MODULES: &[&str] = &[
-    "set_fact", "assert", "debug", "fail", "meta", "include_tasks", "import_tasks", "include_role", "import_role",
-    "include_vars", "reboot", "pause", "add_host", "group_by", "set_stats", "import_playbook",
+    "set_fact",
+    "assert",
+    "debug",
+    "fail",
+    "meta",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "include_vars",
+    "reboot",
+    "pause",
+    "add_host",
+    "group_by",
+    "set_stats",
+    "import_playbook",
 ];
 
 /// Every module `run_module` implements (canonical names).
 pub const MODULES: &[&str] = &[
-    "command", "shell", "raw", "file", "copy", "template", "lineinfile", "blockinfile", "replace", "stat", "slurp",
-    "package", "apt", "dnf", "apt_repository", "deb822_repository", "apt_key", "service", "systemd", "user", "group",
-    "mount", "sysctl", "hostname", "setup", "pip", "modprobe", "unarchive", "wait_for", "debconf", "alternatives",
-    "ping", "get_url", "package_facts", "fetch",
+    "command",
+    "shell",
+    "raw",
+    "file",
+    "copy",
+    "template",
+    "lineinfile",
+    "blockinfile",
+    "replace",
+    "stat",
+    "slurp",
+    "package",
+    "apt",
+    "dnf",
+    "apt_repository",
+    "deb822_repository",
+    "apt_key",
+    "service",
+    "systemd",
+    "user",
+    "group",
+    "mount",
+    "sysctl",
+    "hostname",
+    "setup",
+    "pip",
+    "modprobe",
+    "unarchive",
+    "wait_for",
+    "debconf",
+    "alternatives",
+    "ping",
+    "get_url",
+    "package_facts",
+    "fetch",
 ];
 
 /// Modules mdxconf knows but refuses, with the reason (reported before any host is touched).
-const REFUSED: &[(&str, &str)] = &[
-    ("get_url", "get_url is not supported: mdxconf runs without internet access; ship the file in the role's files/ and use copy"),
-];
+const REFUSED: &[(&str, &str)] = &[("get_url", "get_url is not supported: mdxconf runs without internet access; ship the file in the role's files/ and use copy")];
 
 const PACKAGE: util::Spec = util::Spec { args: &["name|pkg", "state", "use"], required: &["name"] };
 const PACKAGE_FACTS: util::Spec = util::Spec { args: &["manager", "strategy"], required: &[] };
@@ -214,7 +257,8 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
 /// `package`: apt on hosts with dpkg, dnf otherwise (or as `use:` says).
 /// `package` takes name/state/use plus any argument of the backend module (passed through, as Ansible does).
 fn package_check(args: &Map<String, Value>) -> Result<(), String> {
-    let (own, rest): (Map<String, Value>, Map<String, Value>) = args.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(k, _)| ["name", "pkg", "state", "use"].contains(&k.as_str()));
+    let (own, rest): (Map<String, Value>, Map<String, Value>) =
+        args.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(k, _)| ["name", "pkg", "state", "use"].contains(&k.as_str()));
     PACKAGE.check("package", &own)?;
     if apt::SPEC.check("package", &rest).is_ok() || dnf::SPEC.check("package", &rest).is_ok() {
         return Ok(());

@@ -71,7 +71,15 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     for (path, want, exists, have) in files {
         match want {
             Some(w) if !exists || have != w => {
-                let w2 = put_content(ctx, Put { attrs: super::fileops::Attrs { mode: Some(super::fileops::ModeSpec::Octal(0o644)), ..Default::default() }, make_parents: true, ..Put::new(&path, w.into_bytes()) }).await?;
+                let w2 = put_content(
+                    ctx,
+                    Put {
+                        attrs: super::fileops::Attrs { mode: Some(super::fileops::ModeSpec::Octal(0o644)), ..Default::default() },
+                        make_parents: true,
+                        ..Put::new(&path, w.into_bytes())
+                    },
+                )
+                .await?;
                 if w2.failed {
                     return Ok(w2);
                 }

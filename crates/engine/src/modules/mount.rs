@@ -6,10 +6,7 @@ use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
-pub const SPEC: Spec = Spec {
-    args: &["path|name", "src", "fstype", "opts", "dump", "passno", "state", "fstab", "boot", "backup"],
-    required: &["path", "state"],
-};
+pub const SPEC: Spec = Spec { args: &["path|name", "src", "fstype", "opts", "dump", "passno", "state", "fstab", "boot", "backup"], required: &["path", "state"] };
 
 fn esc(s: &str) -> String {
     s.replace('\\', "\\134").replace(' ', "\\040").replace('\t', "\\011").replace('\n', "\\012")
@@ -32,7 +29,11 @@ pub fn edit(text: &str, path: &str, entry: Option<&str>) -> String {
         if let (Some(e), false) = (entry, done) {
             let cur: Vec<&str> = f.iter().copied().chain(["0", "0"].into_iter().skip(f.len().saturating_sub(4))).take(6).collect();
             let want: Vec<&str> = e.split_whitespace().collect();
-            if cur == want { out.push_str(line); } else { out.push_str(&format!("{e}\n")); }
+            if cur == want {
+                out.push_str(line);
+            } else {
+                out.push_str(&format!("{e}\n"));
+            }
             done = true;
         }
     }
@@ -60,7 +61,15 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     if !a.bool("boot", true)? && !opts.split(',').any(|o| o == "noauto") {
         opts += ",noauto";
     }
-    let entry = format!("{} {} {} {} {} {}", esc(src.as_deref().unwrap_or("")), esc(&path), fstype.as_deref().unwrap_or(""), opts, a.str("dump")?.unwrap_or_else(|| "0".into()), a.str("passno")?.unwrap_or_else(|| "0".into()));
+    let entry = format!(
+        "{} {} {} {} {} {}",
+        esc(src.as_deref().unwrap_or("")),
+        esc(&path),
+        fstype.as_deref().unwrap_or(""),
+        opts,
+        a.str("dump")?.unwrap_or_else(|| "0".into()),
+        a.str("passno")?.unwrap_or_else(|| "0".into())
+    );
     let mut script = format!("if m=$(findmnt -rn -o SOURCE --mountpoint {p} 2>/dev/null) || m=$(awk -v p={p} '$2==p{{print $1; f=1}} END{{exit !f}}' /proc/mounts 2>/dev/null); then echo \"mounted=$m\"; fi\n[ -d {p} ] && echo isdir=1\n", p = q(&path));
     script += &gather_script(&fstab, &GatherOpts { follow: true, into_dir: None, checksum: true, want: Want::Content });
     let out = sh(ctx, &script, None).await?;
@@ -85,7 +94,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     match state.as_str() {
         "mounted" => {
             if !mounted {
-                if !isdir { cmds.push(format!("mkdir -p -- {p}")); }
+                if !isdir {
+                    cmds.push(format!("mkdir -p -- {p}"));
+                }
                 cmds.push(format!("{mnt} -- {p}"));
             } else if fstab_changed {
                 cmds.push(format!("{{ {mnt} -o remount -- {p} || {{ umount -- {p} && {mnt} -- {p}; }}; }}"));
@@ -114,7 +125,18 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     if !cmds.is_empty() {
         r.changed = true;
-        r.diff.push(state_diff(format!("mount {path}"), format!("mounted: {mounted}\n"), format!("{}\n", match state.as_str() { "mounted" => "mounted: true", "remounted" => "remounted", _ => "mounted: false" })));
+        r.diff.push(state_diff(
+            format!("mount {path}"),
+            format!("mounted: {mounted}\n"),
+            format!(
+                "{}\n",
+                match state.as_str() {
+                    "mounted" => "mounted: true",
+                    "remounted" => "remounted",
+                    _ => "mounted: false",
+                }
+            ),
+        ));
         if !ctx.check {
             let out = sh(ctx, &cmds.join(" && "), None).await?;
             if out.rc != 0 {
@@ -126,8 +148,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     r.data.insert("name".into(), path.into());
     r.data.insert("fstab".into(), fstab.into());
-    if let Some(s) = src { r.data.insert("src".into(), s.into()); }
-    if let Some(f) = fstype { r.data.insert("fstype".into(), f.into()); }
+    if let Some(s) = src {
+        r.data.insert("src".into(), s.into());
+    }
+    if let Some(f) = fstype {
+        r.data.insert("fstype".into(), f.into());
+    }
     r.data.insert("opts".into(), opts.into());
     Ok(r)
 }

@@ -8,7 +8,22 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 pub const SPEC: Spec = Spec {
-    args: &["name", "version", "requirements", "virtualenv", "virtualenv_command", "virtualenv_python", "virtualenv_site_packages", "state", "extra_args", "editable", "chdir", "executable", "umask", "break_system_packages"],
+    args: &[
+        "name",
+        "version",
+        "requirements",
+        "virtualenv",
+        "virtualenv_command",
+        "virtualenv_python",
+        "virtualenv_site_packages",
+        "state",
+        "extra_args",
+        "editable",
+        "chdir",
+        "executable",
+        "umask",
+        "break_system_packages",
+    ],
     required: &[],
 };
 
@@ -20,7 +35,9 @@ fn norm(n: &str) -> String {
         if c == '-' || c == '_' || c == '.' {
             sep = true;
         } else {
-            if sep && !out.is_empty() { out.push('-'); }
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
             sep = false;
             out.push(c.to_ascii_lowercase());
         }
@@ -55,7 +72,10 @@ fn cmp_versions(a: &str, b: &str) -> std::cmp::Ordering {
     for i in 0..pa.len().max(pb.len()) {
         let x = pa.get(i).cloned().unwrap_or((Some(0), "0".into()));
         let y = pb.get(i).cloned().unwrap_or((Some(0), "0".into()));
-        let o = match (x.0, y.0) { (Some(m), Some(n)) => m.cmp(&n), _ => x.1.cmp(&y.1) };
+        let o = match (x.0, y.0) {
+            (Some(m), Some(n)) => m.cmp(&n),
+            _ => x.1.cmp(&y.1),
+        };
         if o != std::cmp::Ordering::Equal {
             return o;
         }
@@ -68,13 +88,21 @@ fn satisfied(have: &str, specs: &[(String, String)]) -> bool {
     specs.iter().all(|(op, v)| {
         let o = cmp_versions(have, v);
         match op.as_str() {
-            "==" | "===" => match v.strip_suffix(".*") { Some(p) => have == p || have.starts_with(&format!("{p}.")), None => o == Equal },
+            "==" | "===" => match v.strip_suffix(".*") {
+                Some(p) => have == p || have.starts_with(&format!("{p}.")),
+                None => o == Equal,
+            },
             "!=" => o != Equal,
             ">=" => o != Less,
             "<=" => o != Greater,
             ">" => o == Greater,
             "<" => o == Less,
-            "~=" => o != Less && { let p: Vec<&str> = v.split('.').collect(); have.starts_with(&p[..p.len().saturating_sub(1).max(1)].join(".")) },
+            "~=" => {
+                o != Less && {
+                    let p: Vec<&str> = v.split('.').collect();
+                    have.starts_with(&p[..p.len().saturating_sub(1).max(1)].join("."))
+                }
+            }
             _ => false,
         }
     })
@@ -102,10 +130,16 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
         (None, None) => "python3 -m pip".to_string(),
     };
     let mut pre = String::new();
-    if let Some(d) = a.str("chdir")? { pre += &format!("cd -- {} && ", q(&d)); }
-    if let Some(u) = a.str("umask")? { pre += &format!("umask {} && ", q(&u)); }
+    if let Some(d) = a.str("chdir")? {
+        pre += &format!("cd -- {} && ", q(&d));
+    }
+    if let Some(u) = a.str("umask")? {
+        pre += &format!("umask {} && ", q(&u));
+    }
     let mut extra = a.str("extra_args")?.unwrap_or_default();
-    if a.bool("break_system_packages", false)? { extra += " --break-system-packages"; }
+    if a.bool("break_system_packages", false)? {
+        extra += " --break-system-packages";
+    }
     let mut script = String::new();
     if let Some(v) = &venv {
         script += &format!("[ -x {}/bin/python ] && echo venv=1\n", q(v));
@@ -126,7 +160,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 vc += &format!(" -p {}", q(&py));
             }
         }
-        if a.bool("virtualenv_site_packages", false)? { vc += " --system-site-packages"; }
+        if a.bool("virtualenv_site_packages", false)? {
+            vc += " --system-site-packages";
+        }
         r.changed = true;
         r.diff.push(state_diff(format!("virtualenv {v}"), "state: absent\n", "state: present\n"));
         cmds.push(format!("{pre}{vc} {}", q(v)));

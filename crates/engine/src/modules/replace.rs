@@ -21,11 +21,17 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let opts = EditOpts { create: false, ..EditOpts::from_args(&a, path, false)? };
     edit(ctx, "replace", opts, |t| {
         let start = match &after {
-            Some(r) => match r.find(t) { Some(m) => m.end(), None => return Ok((t.to_string(), String::new())) },
+            Some(r) => match r.find(t) {
+                Some(m) => m.end(),
+                None => return Ok((t.to_string(), String::new())),
+            },
             None => 0,
         };
         let end = match &before {
-            Some(r) => match r.find(&t[start..]) { Some(m) => start + m.start(), None => return Ok((t.to_string(), String::new())) },
+            Some(r) => match r.find(&t[start..]) {
+                Some(m) => start + m.start(),
+                None => return Ok((t.to_string(), String::new())),
+            },
             None => t.len(),
         };
         let section = &t[start..end];

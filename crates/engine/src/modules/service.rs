@@ -7,7 +7,22 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["name|service|unit", "state", "enabled", "daemon_reload|daemon-reload", "daemon_reexec|daemon-reexec", "masked", "scope", "no_block", "force", "sleep", "pattern", "runlevel", "arguments|args", "use"],
+    args: &[
+        "name|service|unit",
+        "state",
+        "enabled",
+        "daemon_reload|daemon-reload",
+        "daemon_reexec|daemon-reexec",
+        "masked",
+        "scope",
+        "no_block",
+        "force",
+        "sleep",
+        "pattern",
+        "runlevel",
+        "arguments|args",
+        "use",
+    ],
     required: &[],
 };
 
@@ -129,8 +144,12 @@ pub async fn run(module: &'static str, args: &Map<String, Value>, ctx: &ModuleCt
     }
     r.data.insert("name".into(), name.clone().into());
     r.data.insert("status".into(), json!({"ActiveState": active, "UnitFileState": estate, "LoadState": load}));
-    if let Some(s) = &state { r.data.insert("state".into(), s.clone().into()); }
-    if let Some(e) = enabled { r.data.insert("enabled".into(), e.into()); }
+    if let Some(s) = &state {
+        r.data.insert("state".into(), s.clone().into());
+    }
+    if let Some(e) = enabled {
+        r.data.insert("enabled".into(), e.into());
+    }
     if cmds.is_empty() {
         return Ok(r);
     }

@@ -110,9 +110,14 @@ pub fn facts_from(out: &str) -> Map<String, Value> {
     }
     let mb = |k: &str| g(k).parse::<u64>().map(|v| v / 1024).unwrap_or(0);
     let svc = if kv.contains_key("systemd") { "systemd".to_string() } else { g("pid1") };
-    let pkg = match g("pkg").as_str() { "apt-get" => "apt".to_string(), p => p.to_string() };
+    let pkg = match g("pkg").as_str() {
+        "apt-get" => "apt".to_string(),
+        p => p.to_string(),
+    };
     let mut f = Map::new();
-    let mut put = |k: &str, v: Value| { f.insert(format!("ansible_{k}"), v); };
+    let mut put = |k: &str, v: Value| {
+        f.insert(format!("ansible_{k}"), v);
+    };
     put("distribution", distribution(&id, &g("os_name")).into());
     put("distribution_version", version.clone().into());
     put("distribution_major_version", major.clone().into());

@@ -5,7 +5,15 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 pub const SPEC: Spec = Spec {
-    args: &["path|dest|name", "follow", "get_checksum", "checksum_algorithm|checksum|checksum_algo", "get_mime|mime|mime_type|mime-type", "get_attributes|attr|attributes", "get_md5"],
+    args: &[
+        "path|dest|name",
+        "follow",
+        "get_checksum",
+        "checksum_algorithm|checksum|checksum_algo",
+        "get_mime|mime|mime_type|mime-type",
+        "get_attributes|attr|attributes",
+        "get_md5",
+    ],
     required: &["path"],
 };
 

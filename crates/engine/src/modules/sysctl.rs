@@ -6,10 +6,7 @@ use super::{ModuleCtx, ModuleResult};
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
-pub const SPEC: Spec = Spec {
-    args: &["name|key", "value|val", "state", "sysctl_file", "reload", "sysctl_set", "ignoreerrors"],
-    required: &["name"],
-};
+pub const SPEC: Spec = Spec { args: &["name|key", "value|val", "state", "sysctl_file", "reload", "sysctl_set", "ignoreerrors"], required: &["name"] };
 
 fn norm(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -25,7 +22,11 @@ pub fn edit(text: &str, key: &str, value: Option<&str>) -> String {
         if !t.starts_with('#') && !t.starts_with(';') && k == Some(key) {
             if let (Some(v), false) = (value, done) {
                 let cur = t.split_once('=').map(|(_, v)| v.trim()).unwrap_or("");
-                if norm(cur) == norm(v) { out.push_str(line); } else { out.push_str(&format!("{key}={v}\n")); }
+                if norm(cur) == norm(v) {
+                    out.push_str(line);
+                } else {
+                    out.push_str(&format!("{key}={v}\n"));
+                }
                 done = true;
             }
             continue;

@@ -6,8 +6,26 @@ use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
     args: &[
-        "name|user", "uid", "group", "groups", "append", "shell", "home", "create_home|createhome", "password", "update_password",
-        "state", "system", "remove", "force", "comment", "move_home", "non_unique", "skeleton", "password_lock", "expires",
+        "name|user",
+        "uid",
+        "group",
+        "groups",
+        "append",
+        "shell",
+        "home",
+        "create_home|createhome",
+        "password",
+        "update_password",
+        "state",
+        "system",
+        "remove",
+        "force",
+        "comment",
+        "move_home",
+        "non_unique",
+        "skeleton",
+        "password_lock",
+        "expires",
     ],
     required: &["name"],
 };
@@ -62,8 +80,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
             r.changed = true;
             r.diff.push(state_diff(format!("user {name}"), format!("state: present\nuid: {}\n", c.uid), "state: absent\n"));
             let mut cmd = "userdel".to_string();
-            if a.bool("remove", false)? { cmd += " -r"; }
-            if a.bool("force", false)? { cmd += " -f"; }
+            if a.bool("remove", false)? {
+                cmd += " -r";
+            }
+            if a.bool("force", false)? {
+                cmd += " -f";
+            }
             return act(ctx, r, &format!("{cmd} {}", q(&name))).await;
         }
         return Ok(r);
@@ -105,8 +127,12 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                     after.push_str(&format!("groups: {}\n", gs.join(",")));
                 }
             }
-            if a.bool("system", false)? { cmd.push("-r".into()); }
-            if a.bool("non_unique", false)? { cmd.push("-o".into()); }
+            if a.bool("system", false)? {
+                cmd.push("-r".into());
+            }
+            if a.bool("non_unique", false)? {
+                cmd.push("-o".into());
+            }
             cmd.push(if a.bool("create_home", true)? { "-m".into() } else { "-M".into() });
             cmd.push(q(&name));
             r.changed = true;
@@ -140,7 +166,11 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 let extra = !append && c.groups.iter().any(|g| !want.contains(g));
                 if !missing.is_empty() || extra {
                     let mut w = if append { c.groups.clone() } else { vec![] };
-                    for g in &want { if !w.contains(g) { w.push(g.clone()); } }
+                    for g in &want {
+                        if !w.contains(g) {
+                            w.push(g.clone());
+                        }
+                    }
                     flags.push(format!("{}-G {}", if append { "-a " } else { "" }, q(&if append { want.join(",") } else { w.join(",") })));
                     before.push_str(&format!("groups: {}\n", c.groups.join(",")));
                     after.push_str(&format!("groups: {}\n", w.join(",")));
@@ -166,7 +196,9 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     }
     r.changed = true;
     r.diff.push(state_diff(format!("user {name}"), before, after));
-    if a.bool("non_unique", false)? { flags.push("-o".into()); }
+    if a.bool("non_unique", false)? {
+        flags.push("-o".into());
+    }
     act(ctx, r, &format!("usermod {} {}", flags.join(" "), q(&name))).await
 }
 

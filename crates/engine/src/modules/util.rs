@@ -48,7 +48,11 @@ pub struct Args<'a> {
 pub fn parse_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_i64().and_then(|i| match i { 0 => Some(false), 1 => Some(true), _ => None }),
+        Value::Number(n) => n.as_i64().and_then(|i| match i {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }),
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
             "yes" | "y" | "true" | "t" | "on" | "1" => Some(true),
             "no" | "n" | "false" | "f" | "off" | "0" => Some(false),
@@ -217,9 +221,18 @@ pub fn py_repl(repl: &str) -> String {
                         out.push_str("\\g");
                     }
                 }
-                Some('n') => { chars.next(); out.push('\n'); }
-                Some('t') => { chars.next(); out.push('\t'); }
-                Some('\\') => { chars.next(); out.push('\\'); }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
                 _ => out.push('\\'),
             },
             c => out.push(c),
@@ -257,7 +270,10 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>> {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
                             Some(c @ ('"' | '\\' | '$' | '`')) => cur.push(c),
-                            Some(c) => { cur.push('\\'); cur.push(c); }
+                            Some(c) => {
+                                cur.push('\\');
+                                cur.push(c);
+                            }
                             None => bail!("unterminated double quote in: {s}"),
                         },
                         Some(c) => cur.push(c),
@@ -267,7 +283,9 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>> {
             }
             '\\' => {
                 in_word = true;
-                if let Some(c) = chars.next() { cur.push(c) }
+                if let Some(c) = chars.next() {
+                    cur.push(c)
+                }
             }
             c if c.is_whitespace() => {
                 if in_word {
@@ -275,7 +293,10 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>> {
                     in_word = false;
                 }
             }
-            c => { in_word = true; cur.push(c) }
+            c => {
+                in_word = true;
+                cur.push(c)
+            }
         }
     }
     if in_word {

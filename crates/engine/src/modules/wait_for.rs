@@ -33,7 +33,11 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
                 "{{ if command -v bash >/dev/null 2>&1; then timeout {ct} bash -c 'exec 3<>/dev/tcp/'{h}'/{p}' ; else timeout {ct} python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), {ct})' {h} {p}; fi; }} >/dev/null 2>&1",
                 h = q(&host)
             );
-            if matches!(state.as_str(), "started" | "present") { probe } else { format!("! {probe}") }
+            if matches!(state.as_str(), "started" | "present") {
+                probe
+            } else {
+                format!("! {probe}")
+            }
         }
         (None, Some(p)) => match state.as_str() {
             "absent" | "stopped" => format!("[ ! -e {} ]", q(p)),
@@ -56,10 +60,18 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
     let kv = super::util::kv(&text(&out.stdout));
     r.data.insert("elapsed".into(), kv.get("elapsed").and_then(|e| e.parse::<u64>().ok()).unwrap_or(0).into());
     r.data.insert("state".into(), state.clone().into());
-    if let Some(p) = port { r.data.insert("port".into(), p.into()); }
-    if let Some(p) = &path { r.data.insert("path".into(), p.clone().into()); }
+    if let Some(p) = port {
+        r.data.insert("port".into(), p.into());
+    }
+    if let Some(p) = &path {
+        r.data.insert("path".into(), p.clone().into());
+    }
     if out.rc != 0 {
-        let what = match (port, &path) { (Some(p), _) => format!("{host}:{p}"), (_, Some(p)) => p.clone(), _ => String::new() };
+        let what = match (port, &path) {
+            (Some(p), _) => format!("{host}:{p}"),
+            (_, Some(p)) => p.clone(),
+            _ => String::new(),
+        };
         let msg = a.str("msg")?.unwrap_or_else(|| format!("Timeout when waiting for {what} to be {state}"));
         let mut f = failed(msg);
         f.data = r.data;

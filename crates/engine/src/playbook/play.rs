@@ -55,10 +55,15 @@ pub fn serial_items(v: &Value, origin: &Origin) -> Result<Vec<SerialItem>, Strin
 }
 
 fn serial_item(v: &Value, origin: &Origin) -> Result<SerialItem, String> {
-    let bad = || format!("serial: expected a number of hosts, a percentage like \"30%\" or a list of them, found `{}`", match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
+    let bad = || {
+        format!(
+            "serial: expected a number of hosts, a percentage like \"30%\" or a list of them, found `{}`",
+            match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        )
+    };
     match v {
         Value::Number(n) => n.as_i64().map(SerialItem::Count).ok_or_else(bad),
         Value::String(s) if s.contains("{{") || s.contains("{%") => Ok(SerialItem::Template(s.clone(), origin.clone())),
@@ -90,11 +95,41 @@ impl Play {
 }
 
 const PLAY_KEYWORDS: &[&str] = &[
-    "name", "hosts", "become", "become_user", "become_method", "gather_facts", "vars", "vars_files", "roles", "pre_tasks",
-    "tasks", "post_tasks", "handlers", "tags", "strategy", "serial", "any_errors_fatal", "max_fail_percentage",
-    "remote_user", "connection", "environment", "check_mode", "diff", "no_log", "ignore_errors", "collections",
-    "module_defaults", "force_handlers", "order", "gather_subset", "gather_timeout", "run_once", "ignore_unreachable",
-    "throttle", "timeout",
+    "name",
+    "hosts",
+    "become",
+    "become_user",
+    "become_method",
+    "gather_facts",
+    "vars",
+    "vars_files",
+    "roles",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "tags",
+    "strategy",
+    "serial",
+    "any_errors_fatal",
+    "max_fail_percentage",
+    "remote_user",
+    "connection",
+    "environment",
+    "check_mode",
+    "diff",
+    "no_log",
+    "ignore_errors",
+    "collections",
+    "module_defaults",
+    "force_handlers",
+    "order",
+    "gather_subset",
+    "gather_timeout",
+    "run_once",
+    "ignore_unreachable",
+    "throttle",
+    "timeout",
 ];
 
 pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
@@ -148,7 +183,9 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         Some(sn) => {
             // Each list entry reports its own position.
             match &sn.kind {
-                mdxconf_config::yaml::NodeKind::Seq(items) => items.iter().map(|i| serial_item(&i.to_value(), &i.origin).map_err(|m| err_at(&i.origin, m))).collect::<Result<Vec<_>, _>>()?,
+                mdxconf_config::yaml::NodeKind::Seq(items) => {
+                    items.iter().map(|i| serial_item(&i.to_value(), &i.origin).map_err(|m| err_at(&i.origin, m))).collect::<Result<Vec<_>, _>>()?
+                }
                 _ => serial_items(&sn.to_value(), &sn.origin).map_err(|m| err_at(&sn.origin, m))?,
             }
         }

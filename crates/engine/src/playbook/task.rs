@@ -48,12 +48,24 @@ impl Default for LoopControl {
 #[derive(Debug)]
 pub enum TaskKind {
     /// A module call (control modules such as set_fact/assert/meta included). `name` is canonical.
-    Module { name: String, args: Value },
-    Block { block: Vec<Task>, rescue: Vec<Task>, always: Vec<Task> },
+    Module {
+        name: String,
+        args: Value,
+    },
+    Block {
+        block: Vec<Task>,
+        rescue: Vec<Task>,
+        always: Vec<Task>,
+    },
     /// `include_tasks`/`include_role` with a static path: `when`/`loop` gate the include as a whole.
-    Include { tasks: Vec<Task> },
+    Include {
+        tasks: Vec<Task>,
+    },
     /// `include_tasks` whose file name is templated: resolved per host at run time.
-    IncludeDynamic { file: String, dirs: Vec<PathBuf> },
+    IncludeDynamic {
+        file: String,
+        dirs: Vec<PathBuf>,
+    },
 }
 
 /// One task with all inherited attributes resolved.
@@ -148,18 +160,54 @@ pub struct Inherit {
 }
 
 const TASK_KEYWORDS: &[&str] = &[
-    "name", "when", "loop", "with_items", "with_list", "with_dict", "loop_control", "register", "notify", "listen",
-    "become", "become_user", "become_method", "tags", "ignore_errors", "ignore_unreachable", "changed_when",
-    "failed_when", "check_mode", "diff", "no_log", "until", "retries", "delay", "environment", "run_once",
-    "delegate_to", "delegate_facts", "vars", "args", "block", "rescue", "always", "any_errors_fatal", "throttle",
-    "timeout", "debugger", "collections", "module_defaults", "remote_user", "connection", "local_action", "action",
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "loop_control",
+    "register",
+    "notify",
+    "listen",
+    "become",
+    "become_user",
+    "become_method",
+    "tags",
+    "ignore_errors",
+    "ignore_unreachable",
+    "changed_when",
+    "failed_when",
+    "check_mode",
+    "diff",
+    "no_log",
+    "until",
+    "retries",
+    "delay",
+    "environment",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "vars",
+    "args",
+    "block",
+    "rescue",
+    "always",
+    "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "debugger",
+    "collections",
+    "module_defaults",
+    "remote_user",
+    "connection",
+    "local_action",
+    "action",
 ];
 
 /// Executor-handled control modules (canonical names).
-pub const CONTROL_MODULES: &[&str] = &[
-    "set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks",
-    "include_role", "import_role", "pause", "add_host", "group_by",
-];
+pub const CONTROL_MODULES: &[&str] =
+    &["set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks", "include_role", "import_role", "pause", "add_host", "group_by"];
 
 /// Canonical module name: control modules first, then the module registry.
 pub fn canonical_module(key: &str) -> Option<String> {
@@ -553,7 +601,6 @@ fn is_ident(k: &str) -> bool {
     !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-
 /// Byte ranges of the words of `s`: split on whitespace outside quotes and outside `{{ }}`
 /// (quotes stay part of the word).
 fn word_spans(s: &str) -> Vec<(usize, usize)> {
@@ -592,11 +639,7 @@ fn word_spans(s: &str) -> Vec<(usize, usize)> {
 }
 
 fn include_file_arg(args: &Value, o: &Origin) -> Result<String, ConfigError> {
-    args.get("file")
-        .or_else(|| args.get("_raw_params"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| err_at(o, "include/import needs a file name"))
+    args.get("file").or_else(|| args.get("_raw_params")).and_then(Value::as_str).map(str::to_string).ok_or_else(|| err_at(o, "include/import needs a file name"))
 }
 
 /// Resolve a relative path against the include dirs, then the playbook dir.

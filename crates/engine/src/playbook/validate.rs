@@ -121,7 +121,8 @@ pub fn check_template_dir(dir: &Path, ctx: &LoadCtx) -> Result<(), ConfigError> 
     }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d).map_err(|e| ConfigError::at(&d, 0, 0, format!("cannot read directory: {e}")))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(&d).map_err(|e| ConfigError::at(&d, 0, 0, format!("cannot read directory: {e}")))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {

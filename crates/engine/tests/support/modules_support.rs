@@ -31,7 +31,15 @@ impl Host {
         Host { conn, templater: templater(), vars: Value::Object(Map::new()), search_dirs: vec![], become_user: None }
     }
     pub fn ctx(&self, check: bool) -> ModuleCtx<'_> {
-        ModuleCtx { conn: self.conn.as_ref(), become_user: self.become_user.as_deref(), check, diff: true, vars: &self.vars, templater: &self.templater, search_dirs: self.search_dirs.clone() }
+        ModuleCtx {
+            conn: self.conn.as_ref(),
+            become_user: self.become_user.as_deref(),
+            check,
+            diff: true,
+            vars: &self.vars,
+            templater: &self.templater,
+            search_dirs: self.search_dirs.clone(),
+        }
     }
     /// Run a module; arguments as a JSON object literal.
     pub async fn run(&self, module: &str, args: Value, check: bool) -> ModuleResult {

@@ -88,7 +88,10 @@ impl Deployment {
                 let overlay = dir.join(format!("{}.qcow2", opts.name));
                 let _ = std::fs::remove_file(&overlay);
                 let backing = std::fs::canonicalize(path)?;
-                crate::proc::output(tokio::process::Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"]).arg(&backing).arg(&overlay).arg(grown.to_string())).await?;
+                crate::proc::output(
+                    tokio::process::Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"]).arg(&backing).arg(&overlay).arg(grown.to_string()),
+                )
+                .await?;
                 overlay
             }
         };

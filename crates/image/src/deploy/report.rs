@@ -31,13 +31,7 @@ impl TestReport {
             s.push_str(&format!("  {} {:<width$}  {:>5.1}s  {}\n", if c.ok { "ok  " } else { "FAIL" }, c.name, c.seconds, c.detail.replace('\n', "\n        ")));
         }
         let failed = self.failed().len();
-        s.push_str(&format!(
-            "{}: {} of {} checks passed in {:.0}s\n",
-            if self.passed { "PASSED" } else { "FAILED" },
-            self.checks.len() - failed,
-            self.checks.len(),
-            self.seconds
-        ));
+        s.push_str(&format!("{}: {} of {} checks passed in {:.0}s\n", if self.passed { "PASSED" } else { "FAILED" }, self.checks.len() - failed, self.checks.len(), self.seconds));
         s
     }
 }

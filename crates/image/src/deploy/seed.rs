@@ -35,7 +35,9 @@ pub fn ovf_env_xml(md: &Metadata, properties: &[(String, String)], vm_name: &str
         "<Environment xmlns=\"http://schemas.dmtf.org/ovf/environment/1\" xmlns:oe=\"http://schemas.dmtf.org/ovf/environment/1\" xmlns:ve=\"http://www.vmware.com/schema/ovfenv\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" oe:id=\"\" ve:vCenterId=\"vm-{}\">\n",
         xml_escape(vm_name)
     ));
-    x.push_str("  <PlatformSection>\n    <Kind>VMware ESXi</Kind>\n    <Version>7.0.3</Version>\n    <Vendor>VMware, Inc.</Vendor>\n    <Locale>en</Locale>\n  </PlatformSection>\n");
+    x.push_str(
+        "  <PlatformSection>\n    <Kind>VMware ESXi</Kind>\n    <Version>7.0.3</Version>\n    <Vendor>VMware, Inc.</Vendor>\n    <Locale>en</Locale>\n  </PlatformSection>\n",
+    );
     x.push_str("  <PropertySection>\n");
     for (key, default) in properties {
         x.push_str(&format!("    <Property oe:key=\"{}\" oe:value=\"{}\"/>\n", xml_escape(key), xml_escape(&ovf_value(md, key, default))));
@@ -74,7 +76,8 @@ pub fn network_data(md: &Metadata, mac: &str) -> serde_json::Value {
 
 /// The config drive's files.
 pub fn config_drive_files(md: &Metadata, mac: &str) -> Vec<(String, Vec<u8>)> {
-    let keys: serde_json::Map<String, serde_json::Value> = md.public_keys.iter().enumerate().map(|(i, k)| (if i == 0 { "mdx".to_string() } else { format!("mdx{i}") }, json!(k))).collect();
+    let keys: serde_json::Map<String, serde_json::Value> =
+        md.public_keys.iter().enumerate().map(|(i, k)| (if i == 0 { "mdx".to_string() } else { format!("mdx{i}") }, json!(k))).collect();
     let mut meta = json!({
         "uuid": md.instance_id,
         "name": md.hostname,
@@ -109,11 +112,19 @@ mod tests {
     use super::*;
     use crate::deploy::options::StaticIpv4;
     fn md() -> Metadata {
-        Metadata { instance_id: "i-1".into(), hostname: "h1".into(), public_keys: vec!["ssh-ed25519 AAAA x".into()], user_data: Some(b"#cloud-config\n".to_vec()), password: None, ipv4: Some(StaticIpv4::in_user_net(50)) }
+        Metadata {
+            instance_id: "i-1".into(),
+            hostname: "h1".into(),
+            public_keys: vec!["ssh-ed25519 AAAA x".into()],
+            user_data: Some(b"#cloud-config\n".to_vec()),
+            password: None,
+            ipv4: Some(StaticIpv4::in_user_net(50)),
+        }
     }
     #[test]
     fn ovf_environment_has_the_declared_properties_only() {
-        let props: Vec<(String, String)> = mdxconf_ova::vapp::CLOUD_INIT_KEYS.iter().map(|k| (k.to_string(), String::new())).chain([("custom".to_string(), "d".to_string())]).collect();
+        let props: Vec<(String, String)> =
+            mdxconf_ova::vapp::CLOUD_INIT_KEYS.iter().map(|k| (k.to_string(), String::new())).chain([("custom".to_string(), "d".to_string())]).collect();
         let x = ovf_env_xml(&md(), &props, "vm").unwrap();
         let doc = roxmltree::Document::parse(&x).unwrap();
         let ns = "http://schemas.dmtf.org/ovf/environment/1";

@@ -185,7 +185,13 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
     }
     // boot 1: instance A's first boot
     d.boot(md1).await?;
-    let keys_a = r.check("first boot: host keys on the console", async { let k = d.learn_host_keys(0, timeout).await?; let n = k.len(); Ok((k, format!("{n} keys"))) }).await;
+    let keys_a = r
+        .check("first boot: host keys on the console", async {
+            let k = d.learn_host_keys(0, timeout).await?;
+            let n = k.len();
+            Ok((k, format!("{n} keys")))
+        })
+        .await;
     let Some(keys_a) = keys_a else { bail!("the VM never finished its first boot") };
     let g = d.guest(user, key.to_path_buf());
     let first = r
@@ -299,7 +305,8 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
     .await;
     r.check("initramfs holds the storage drivers of both clouds", async {
         let found = run(&g, "lsinitramfs /boot/initrd.img-$(uname -r) | grep -oE '/(vmw_pvscsi|nvme|virtio_blk|virtio_scsi)\\.ko' | sort -u | tr '\\n' ' '").await?;
-        let builtin = run(&g, "grep -oE '/(vmw_pvscsi|nvme|virtio_blk|virtio_scsi)\\.ko' /lib/modules/$(uname -r)/modules.builtin | sort -u | tr '\\n' ' '").await.unwrap_or_default();
+        let builtin =
+            run(&g, "grep -oE '/(vmw_pvscsi|nvme|virtio_blk|virtio_scsi)\\.ko' /lib/modules/$(uname -r)/modules.builtin | sort -u | tr '\\n' ' '").await.unwrap_or_default();
         let all = format!("{found} {builtin}");
         let missing: Vec<&str> = ["vmw_pvscsi", "nvme", "virtio_blk", "virtio_scsi"].into_iter().filter(|m| !all.contains(&format!("/{m}.ko"))).collect();
         if !missing.is_empty() {
@@ -317,7 +324,9 @@ async fn run_boots(d: &mut Deployment, r: &mut Recorder, md1: &Metadata, md2: &M
         }
         let addrs = run(&g, &format!("ip -4 -o addr show dev {iface} | awk '{{print $4}}'")).await?;
         match &want_ip {
-            Some(ip) if !addrs.lines().any(|a| a == format!("{}/{}", ip.address, ip.prefix)) => bail!("{iface} has {addrs:?}, the metadata's static address is {}/{}", ip.address, ip.prefix),
+            Some(ip) if !addrs.lines().any(|a| a == format!("{}/{}", ip.address, ip.prefix)) => {
+                bail!("{iface} has {addrs:?}, the metadata's static address is {}/{}", ip.address, ip.prefix)
+            }
             Some(ip) => Ok(((), format!("{iface} ({driver}) static {}/{} from network_data.json", ip.address, ip.prefix))),
             None => Ok(((), format!("{iface} ({driver}) DHCP {}", addrs.replace('\n', " ")))),
         }

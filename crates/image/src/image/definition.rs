@@ -172,7 +172,24 @@ pub enum Output {
 }
 
 const KEYS: &[&str] = &[
-    "name", "description", "base", "source", "disk_size", "cpus", "memory", "firmware", "roles", "vars", "generalize", "outputs", "ssh_timeout", "upstream", "cloud_init", "vsphere", "openstack", "os",
+    "name",
+    "description",
+    "base",
+    "source",
+    "disk_size",
+    "cpus",
+    "memory",
+    "firmware",
+    "roles",
+    "vars",
+    "generalize",
+    "outputs",
+    "ssh_timeout",
+    "upstream",
+    "cloud_init",
+    "vsphere",
+    "openstack",
+    "os",
 ];
 
 /// Debian/Ubuntu mmdebstrap variants (mmdebstrap(1)).
@@ -480,7 +497,9 @@ mod tests {
     }
     #[test]
     fn parses_rootfs_definition() {
-        let (_d, p) = write("name: t\nsource:\n  rootfs:\n    suite: bookworm\n    mirror: http://deb.debian.org/debian\n    packages: [openssh-server]\ndisk_size: 4G\noutputs: [qcow2, raw]\n");
+        let (_d, p) = write(
+            "name: t\nsource:\n  rootfs:\n    suite: bookworm\n    mirror: http://deb.debian.org/debian\n    packages: [openssh-server]\ndisk_size: 4G\noutputs: [qcow2, raw]\n",
+        );
         let d = Definition::load(&p).unwrap();
         assert_eq!(d.name, "t");
         assert!(matches!(d.source, Some(Source::Rootfs(ref r)) if r.packages == vec!["openssh-server"]));

@@ -81,7 +81,9 @@ pub async fn fetch_iso(iso: &IsoRef, cache_path: &Path, log: &BuildLog) -> Resul
 /// Copy one file out of an ISO9660 image with xorriso (no mounting).
 pub async fn extract_from_iso(iso: &Path, inner: &str, dest: &Path) -> Result<()> {
     let _ = std::fs::remove_file(dest);
-    output(Command::new("xorriso").args(["-osirrox", "on", "-indev"]).arg(iso).args(["-extract", inner]).arg(dest)).await.with_context(|| format!("extracting {inner} from {} (package xorriso)", iso.display()))?;
+    output(Command::new("xorriso").args(["-osirrox", "on", "-indev"]).arg(iso).args(["-extract", inner]).arg(dest))
+        .await
+        .with_context(|| format!("extracting {inner} from {} (package xorriso)", iso.display()))?;
     if !dest.exists() {
         bail!("{inner} not found in {}", iso.display());
     }

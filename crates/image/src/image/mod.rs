@@ -109,7 +109,13 @@ fn role_dirs(def: &Definition, cache: &Cache, opts: &BuildOptions) -> Result<Vec
             None if r.name() == cloud_init::ROLE => out.push(builtin_roles::materialize(&cache.root, r.name())?),
             None => {
                 let (line, col) = locate(&def.text, r.name());
-                return Err(mdxconf_config::error::ConfigError::at(&def.file, line, col, format!("role `{}` not found (searched: {})", r.name(), search.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))).into());
+                return Err(mdxconf_config::error::ConfigError::at(
+                    &def.file,
+                    line,
+                    col,
+                    format!("role `{}` not found (searched: {})", r.name(), search.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+                )
+                .into());
             }
         }
     }
@@ -262,7 +268,17 @@ fn keep_message(vm: &Vm, g: &Guest) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn build_stages(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, key: &str, dir: &Path, log: &BuildLog, opts: &BuildOptions, roles: &[PathBuf], kept: &mut Option<String>) -> Result<BuildRecord> {
+async fn build_stages(
+    def: &Definition,
+    base: Option<&(Definition, Entry, BuildRecord)>,
+    cache: &Cache,
+    key: &str,
+    dir: &Path,
+    log: &BuildLog,
+    opts: &BuildOptions,
+    roles: &[PathBuf],
+    kept: &mut Option<String>,
+) -> Result<BuildRecord> {
     let probe = accel::detect().await;
     log.info(format!("accelerator: {} — {}", probe.accel.name(), probe.reason));
     if probe.accel == accel::Accel::Tcg && !opts.quiet {
@@ -398,7 +414,9 @@ async fn provision_and_generalize(
     // freeze the provisioned disk (stage.qcow2) and continue in image.qcow2
     g.run("sync").await?;
     let snap = dir.join("image.qcow2");
-    vm.qmp_execute("blockdev-snapshot-sync", Some(serde_json::json!({"device": "disk0", "snapshot-file": snap.display().to_string(), "format": "qcow2"}))).await.context("live snapshot of the provisioned disk")?;
+    vm.qmp_execute("blockdev-snapshot-sync", Some(serde_json::json!({"device": "disk0", "snapshot-file": snap.display().to_string(), "format": "qcow2"})))
+        .await
+        .context("live snapshot of the provisioned disk")?;
     let st = log.stage("generalize");
     generalize::run(g, &def.generalize, log).await?;
     st.done();

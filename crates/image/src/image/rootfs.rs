@@ -7,9 +7,9 @@
 //! from inside the first boot (booted by OVMF with -kernel) to the removable-media path
 //! EFI/BOOT/BOOTX64.EFI, so the disk boots on any UEFI firmware without NVRAM entries (vSphere too).
 use super::definition::{parse_size, Definition, RootfsSource};
-use crate::qemu::Firmware;
 use crate::proc::run_logged;
 use crate::progress::BuildLog;
+use crate::qemu::Firmware;
 use anyhow::{bail, Context, Result};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,9 @@ impl Layout {
         let l = match firmware {
             Firmware::Bios => Layout { esp: None, root_offset: PART_OFFSET, root_size: bytes.saturating_sub(PART_OFFSET) },
             // the last MiB stays free for GPT's backup header
-            Firmware::Efi => Layout { esp: Some((PART_OFFSET, ESP_SIZE)), root_offset: PART_OFFSET + ESP_SIZE, root_size: bytes.saturating_sub(PART_OFFSET + ESP_SIZE + PART_OFFSET) },
+            Firmware::Efi => {
+                Layout { esp: Some((PART_OFFSET, ESP_SIZE)), root_offset: PART_OFFSET + ESP_SIZE, root_size: bytes.saturating_sub(PART_OFFSET + ESP_SIZE + PART_OFFSET) }
+            }
         };
         if l.root_size < 256 << 20 {
             bail!("disk_size {bytes} bytes leaves no room for the root filesystem");

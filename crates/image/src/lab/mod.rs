@@ -104,7 +104,13 @@ pub fn resolve_image(image: &str, cache_dir: Option<PathBuf>) -> Result<(PathBuf
 fn inventory(state: &LabState) -> String {
     let mut s = String::from("# written by `mdxconf lab up`; removed by `mdxconf lab down`\n[lab]\n");
     for v in &state.vms {
-        s.push_str(&format!("{} ansible_host=127.0.0.1 ansible_port={} ansible_user=root ansible_ssh_private_key_file={} ethipv4={}\n", v.name, v.ssh_port, state.key.display(), v.private_ip));
+        s.push_str(&format!(
+            "{} ansible_host=127.0.0.1 ansible_port={} ansible_user=root ansible_ssh_private_key_file={} ethipv4={}\n",
+            v.name,
+            v.ssh_port,
+            state.key.display(),
+            v.private_ip
+        ));
     }
     s.push_str(&format!("\n[lab:vars]\nansible_ssh_common_args='-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'\n", state.known_hosts.display()));
     s
@@ -155,7 +161,17 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
             // systemd (>= 252) installs this as root's authorized_keys at boot: generalized images carry no key
             spec.smbios_strings.push(format!("io.systemd.credential:ssh.authorized_keys.root={pubkey}"));
             let vm = Vm::start(spec).await?;
-            state.vms.push(LabVm { name, pid: vm.pid(), ssh_addr: loopback(), ssh_port: ssh.port, private_ip: network::private_ip(i), private_mac: network::private_mac(mcast_port, i), overlay, qmp: vm.spec.qmp_path(), serial_log: vm.spec.serial_path() });
+            state.vms.push(LabVm {
+                name,
+                pid: vm.pid(),
+                ssh_addr: loopback(),
+                ssh_port: ssh.port,
+                private_ip: network::private_ip(i),
+                private_mac: network::private_mac(mcast_port, i),
+                overlay,
+                qmp: vm.spec.qmp_path(),
+                serial_log: vm.spec.serial_path(),
+            });
             vms.push(vm);
             leases.push(ssh);
         }
@@ -168,7 +184,9 @@ pub async fn up(o: &UpOptions) -> Result<LabState> {
             let v = v.clone();
             let timeout = o.ssh_timeout;
             set.spawn(async move {
-                guest::wait_ssh_pid(&g, v.pid, timeout).await.with_context(|| format!("{}: serial console {}:\n{}", v.name, v.serial_log.display(), crate::qemu::serial::tail(&v.serial_log, 15)))?;
+                guest::wait_ssh_pid(&g, v.pid, timeout)
+                    .await
+                    .with_context(|| format!("{}: serial console {}:\n{}", v.name, v.serial_log.display(), crate::qemu::serial::tail(&v.serial_log, 15)))?;
                 let out = g.run(&network::configure_script(&v.private_mac, &v.private_ip, &v.name)).await;
                 g.close().await;
                 let out = out?;

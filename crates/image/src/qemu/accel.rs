@@ -56,7 +56,8 @@ fn probe_kernel() -> Option<PathBuf> {
         }
     }
     // the host's own kernel
-    let mut ks: Vec<PathBuf> = std::fs::read_dir("/boot").ok()?.flatten().map(|e| e.path()).filter(|p| p.file_name().map(|n| n.to_string_lossy().starts_with("vmlinuz")).unwrap_or(false)).collect();
+    let mut ks: Vec<PathBuf> =
+        std::fs::read_dir("/boot").ok()?.flatten().map(|e| e.path()).filter(|p| p.file_name().map(|n| n.to_string_lossy().starts_with("vmlinuz")).unwrap_or(false)).collect();
     ks.sort();
     ks.pop()
 }
@@ -101,7 +102,10 @@ pub async fn probe_uncached(deadline: Duration) -> ProbeResult {
         return ProbeResult { accel: Accel::Tcg, reason: "/dev/kvm is not usable; using TCG (software emulation, slow)".into() };
     }
     let Some(kernel) = probe_kernel() else {
-        return ProbeResult { accel: Accel::Tcg, reason: "no Linux kernel found to probe KVM with (install debian-installer-12-netboot-amd64 or set MDXCONF_PROBE_KERNEL); using TCG".into() };
+        return ProbeResult {
+            accel: Accel::Tcg,
+            reason: "no Linux kernel found to probe KVM with (install debian-installer-12-netboot-amd64 or set MDXCONF_PROBE_KERNEL); using TCG".into(),
+        };
     };
     match kvm_boots_linux(&kernel, deadline).await {
         Ok((true, why)) => ProbeResult { accel: Accel::Kvm, reason: why },

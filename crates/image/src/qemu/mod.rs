@@ -83,7 +83,10 @@ pub struct UserNic {
 pub enum Nic {
     User(UserNic),
     /// Private L2 network shared by all guests using the same multicast group:port (lab)
-    Mcast { port: u16, mac: String },
+    Mcast {
+        port: u16,
+        mac: String,
+    },
 }
 
 impl Nic {
@@ -301,7 +304,12 @@ impl Vm {
     /// None while running; Some(description) once QEMU has exited.
     pub fn exited(&mut self) -> Option<String> {
         match self.proc.child.try_wait() {
-            Ok(Some(st)) => Some(format!("QEMU ({}) exited ({st}):\n{}\n--- serial console (last lines) ---\n{}", self.spec.name, qemu_stderr(&self.spec), serial::tail(&self.spec.serial_path(), 20))),
+            Ok(Some(st)) => Some(format!(
+                "QEMU ({}) exited ({st}):\n{}\n--- serial console (last lines) ---\n{}",
+                self.spec.name,
+                qemu_stderr(&self.spec),
+                serial::tail(&self.spec.serial_path(), 20)
+            )),
             Ok(None) => None,
             Err(e) => Some(format!("waiting for QEMU failed: {e}")),
         }
@@ -366,10 +374,5 @@ impl Vm {
 }
 
 fn qemu_stderr(spec: &VmSpec) -> String {
-    std::fs::read_to_string(spec.stderr_path())
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.starts_with("$ "))
-        .collect::<Vec<_>>()
-        .join("\n")
+    std::fs::read_to_string(spec.stderr_path()).unwrap_or_default().lines().filter(|l| !l.starts_with("$ ")).collect::<Vec<_>>().join("\n")
 }

@@ -37,11 +37,7 @@ pub struct VmdkInfo {
 }
 
 fn marker_fields(b: &[u8; 512]) -> (u64, u32, u32) {
-    (
-        u64::from_le_bytes(b[0..8].try_into().unwrap()),
-        u32::from_le_bytes(b[8..12].try_into().unwrap()),
-        u32::from_le_bytes(b[12..16].try_into().unwrap()),
-    )
+    (u64::from_le_bytes(b[0..8].try_into().unwrap()), u32::from_le_bytes(b[8..12].try_into().unwrap()), u32::from_le_bytes(b[12..16].try_into().unwrap()))
 }
 
 /// Receives each grain's disk offset (bytes) and its 64 KiB of inflated data, in stream order.
@@ -78,10 +74,7 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
         return Err(format!("header: version {} flags {:#x}: not a streamOptimized (v3, compressed, markers) VMDK", head.version, head.flags));
     }
     if head.grain_sectors != GRAIN_SECTORS || head.gtes_per_gt as u64 != GTES_PER_GT || head.compress_algorithm != COMPRESS_DEFLATE {
-        return Err(format!(
-            "header: unsupported grain size {} / GTEs per GT {} / compression {}",
-            head.grain_sectors, head.gtes_per_gt, head.compress_algorithm
-        ));
+        return Err(format!("header: unsupported grain size {} / GTEs per GT {} / compression {}", head.grain_sectors, head.gtes_per_gt, head.compress_algorithm));
     }
     let create_type = check_descriptor(region, &head)?;
 
@@ -189,7 +182,13 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
                 break;
             }
             // checked: a crafted marker value must not wrap the position back to the start (endless walk)
-            MARKER_GT | MARKER_GD | MARKER_FOOTER => s = s.checked_add(1).and_then(|x| x.checked_add(val)).filter(|&n| n <= total).ok_or_else(|| format!("marker at sector {s} skips {val} sectors, past the end of the stream"))?,
+            MARKER_GT | MARKER_GD | MARKER_FOOTER => {
+                s = s
+                    .checked_add(1)
+                    .and_then(|x| x.checked_add(val))
+                    .filter(|&n| n <= total)
+                    .ok_or_else(|| format!("marker at sector {s} skips {val} sectors, past the end of the stream"))?
+            }
             // Any other type with size 0 is a corrupt or unknown marker: the stream cannot be trusted.
             _ => return Err(format!("unknown marker type {mtype} at sector {s}")),
         }
@@ -197,12 +196,7 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
     if walked != from_tables.len() as u64 {
         return Err(format!("{} grains in the stream but {} referenced by grain tables", walked, from_tables.len()));
     }
-    Ok(VmdkInfo {
-        capacity_bytes: head.capacity_sectors * SECTOR,
-        grains: walked,
-        grain_tables: gts,
-        create_type,
-    })
+    Ok(VmdkInfo { capacity_bytes: head.capacity_sectors * SECTOR, grains: walked, grain_tables: gts, create_type })
 }
 
 fn check_descriptor(region: &Region, head: &SparseHeader) -> Result<String, String> {
@@ -213,23 +207,12 @@ fn check_descriptor(region: &Region, head: &SparseHeader) -> Result<String, Stri
     region.read(head.descriptor_offset * SECTOR, &mut d)?;
     let end = d.iter().position(|&c| c == 0).unwrap_or(d.len());
     let text = std::str::from_utf8(&d[..end]).map_err(|_| "descriptor is not UTF-8".to_string())?;
-    let create_type = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("createType="))
-        .map(|v| v.trim_matches('"').to_string())
-        .ok_or("descriptor has no createType")?;
+    let create_type = text.lines().find_map(|l| l.trim().strip_prefix("createType=")).map(|v| v.trim_matches('"').to_string()).ok_or("descriptor has no createType")?;
     if create_type != "streamOptimized" {
         return Err(format!("descriptor createType is {create_type:?}, expected streamOptimized"));
     }
-    let extent = text
-        .lines()
-        .find(|l| l.starts_with("RW ") || l.starts_with("RDONLY "))
-        .ok_or("descriptor has no extent line")?;
-    let sectors: u64 = extent
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("bad extent line {extent:?}"))?;
+    let extent = text.lines().find(|l| l.starts_with("RW ") || l.starts_with("RDONLY ")).ok_or("descriptor has no extent line")?;
+    let sectors: u64 = extent.split_whitespace().nth(1).and_then(|n| n.parse().ok()).ok_or_else(|| format!("bad extent line {extent:?}"))?;
     if sectors != head.capacity_sectors {
         return Err(format!("descriptor extent has {sectors} sectors, header capacity {}", head.capacity_sectors));
     }

@@ -13,9 +13,7 @@ pub fn compress_grain(data: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<
     let mut c = Compress::new(Compression::new(level), true);
     loop {
         let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&data[consumed..], out, FlushCompress::Finish)
-            .map_err(|e| io::Error::other(format!("deflate: {e}")))?;
+        let status = c.compress_vec(&data[consumed..], out, FlushCompress::Finish).map_err(|e| io::Error::other(format!("deflate: {e}")))?;
         match status {
             Status::StreamEnd => return Ok(()),
             _ => out.reserve(out.capacity().max(4096)),
@@ -99,8 +97,7 @@ impl<W: Write> StreamOptimizedWriter<W> {
         buf.extend_from_slice(&size.to_le_bytes());
         buf.extend_from_slice(compressed);
         self.write_sectors(&buf)?;
-        let sector32 = u32::try_from(grain_sector)
-            .map_err(|_| io::Error::other("VMDK exceeds 2 TiB of compressed data (32-bit sector offsets)"))?;
+        let sector32 = u32::try_from(grain_sector).map_err(|_| io::Error::other("VMDK exceeds 2 TiB of compressed data (32-bit sector offsets)"))?;
         let (_, gt) = self.current_gt.as_mut().unwrap();
         gt[(grain % GTES_PER_GT) as usize] = sector32;
         self.stats.grains += 1;

@@ -51,14 +51,8 @@ impl Sshd {
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
         let log = std::fs::File::create(d.join("sshd.log")).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start sshd");
+        let child =
+            Command::new("/usr/sbin/sshd").args(["-D", "-e", "-f"]).arg(d.join("sshd_config")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("start sshd");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect((addr, port)).is_err() {
             assert!(Instant::now() < deadline, "sshd did not listen: {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
@@ -113,10 +107,7 @@ impl TempUser {
 
     /// Whether `password` matches the shadow hash, checked by libc's crypt(3) (yescrypt on Debian 12).
     pub fn password_is(&self, password: &str) -> bool {
-        let out = Command::new("perl")
-            .args(["-e", "print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? 'yes' : 'no'", password, &self.shadow_hash()])
-            .output()
-            .unwrap();
+        let out = Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? 'yes' : 'no'", password, &self.shadow_hash()]).output().unwrap();
         String::from_utf8_lossy(&out.stdout) == "yes"
     }
 }

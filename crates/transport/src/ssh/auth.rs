@@ -67,11 +67,7 @@ pub(crate) async fn authenticate(h: &mut Handle<Client>, ep: &Endpoint) -> Resul
         let key = match russh::keys::load_secret_key(path, None) {
             Ok(k) => k,
             Err(russh::keys::Error::KeyIsEncrypted) => {
-                hints.push(format!(
-                    "identity file {} is passphrase-protected: load it into ssh-agent with `ssh-add {}`",
-                    path.display(),
-                    path.display()
-                ));
+                hints.push(format!("identity file {} is passphrase-protected: load it into ssh-agent with `ssh-add {}`", path.display(), path.display()));
                 continue;
             }
             Err(e) => {

@@ -41,8 +41,16 @@ impl Fail {
 pub(crate) fn from_russh(e: &russh::Error) -> Fail {
     use russh::Error as E;
     let kind = match e {
-        E::IO(_) | E::Disconnect | E::HUP | E::ConnectionTimeout | E::KeepaliveTimeout | E::InactivityTimeout | E::SendError
-        | E::RecvError | E::ChannelOpenFailure(_) | E::Elapsed(_) => Kind::Unreachable,
+        E::IO(_)
+        | E::Disconnect
+        | E::HUP
+        | E::ConnectionTimeout
+        | E::KeepaliveTimeout
+        | E::InactivityTimeout
+        | E::SendError
+        | E::RecvError
+        | E::ChannelOpenFailure(_)
+        | E::Elapsed(_) => Kind::Unreachable,
         _ => Kind::Other,
     };
     Fail::new(kind, e.to_string())

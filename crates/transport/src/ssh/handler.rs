@@ -46,9 +46,7 @@ impl Client {
                 fingerprint(&e.key),
                 e.path.display()
             )),
-            Status::Revoked(e) => {
-                self.reject(format!("host key {fp} of {name} is marked @revoked in {}:{}", e.path.display(), e.line))
-            }
+            Status::Revoked(e) => self.reject(format!("host key {fp} of {name} is marked @revoked in {}:{}", e.path.display(), e.line)),
             Status::Unknown { others } => {
                 let Some(first) = self.known_hosts.first() else {
                     return self.reject(format!("no known_hosts file configured to verify {name}"));
@@ -63,20 +61,11 @@ impl Client {
                 let other = if others.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        " (known_hosts has only keys of other types for it, e.g. {}:{})",
-                        others[0].path.display(),
-                        others[0].line
-                    )
+                    format!(" (known_hosts has only keys of other types for it, e.g. {}:{})", others[0].path.display(), others[0].line)
                 };
                 let keyscan = match &self.via {
                     None => format!("`ssh-keyscan -p {} {} >> {}`", self.port, self.host, first.display()),
-                    Some(j) => format!(
-                        "`ssh {j} ssh-keyscan -p {} {} >> {}` (the host is only reachable through {j})",
-                        self.port,
-                        self.host,
-                        first.display()
-                    ),
+                    Some(j) => format!("`ssh {j} ssh-keyscan -p {} {} >> {}` (the host is only reachable through {j})", self.port, self.host, first.display()),
                 };
                 self.reject(format!(
                     "host key of {name} is unknown{other}: server presents {alg} {fp}, not found in {}. \
@@ -93,26 +82,15 @@ impl Client {
     fn verify_certificate(&self, cert: &russh::keys::Certificate) -> Result<bool, russh::Error> {
         let name = &self.known_hosts_name;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let describe = || {
-            format!(
-                "host certificate of {name} (key id {:?}, serial {}, key {})",
-                cert.key_id(),
-                cert.serial(),
-                cert_key_fingerprint(cert)
-            )
-        };
+        let describe = || format!("host certificate of {name} (key id {:?}, serial {}, key {})", cert.key_id(), cert.serial(), cert_key_fingerprint(cert));
         match check_certificate(&self.known_hosts, name, &self.cert_principal, cert, now) {
             CertStatus::Trusted(ca) => {
                 tracing::debug!("{} accepted: signed by the CA at {}:{}", describe(), ca.path.display(), ca.line);
                 Ok(true)
             }
-            CertStatus::Invalid { ca, reason } => self.reject(format!(
-                "{} is signed by the CA {} trusted at {}:{}, but is not valid: {reason}",
-                describe(),
-                fingerprint(&ca.key),
-                ca.path.display(),
-                ca.line
-            )),
+            CertStatus::Invalid { ca, reason } => {
+                self.reject(format!("{} is signed by the CA {} trusted at {}:{}, but is not valid: {reason}", describe(), fingerprint(&ca.key), ca.path.display(), ca.line))
+            }
             CertStatus::Revoked(e) => self.reject(format!(
                 "{}: {} {} is marked @revoked in {}:{}",
                 describe(),

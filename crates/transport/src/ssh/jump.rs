@@ -22,10 +22,7 @@ static JUMPS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::de
 fn key(hops: &[Endpoint]) -> String {
     // The policy and known_hosts files are part of the key: a connection verified under one
     // configuration must not be handed to a caller that asked for another.
-    hops.iter()
-        .map(|e| format!("{}|{:?}|{:?}", e.spec(), e.policy, e.known_hosts))
-        .collect::<Vec<_>>()
-        .join(" -> ")
+    hops.iter().map(|e| format!("{}|{:?}|{:?}", e.spec(), e.policy, e.known_hosts)).collect::<Vec<_>>().join(" -> ")
 }
 
 /// Connect (or reuse) every hop in order and return the last one, through which the target is reached.
@@ -75,8 +72,5 @@ pub async fn close_jump_hosts() {
 /// Number of live cached jump connections (for tests and diagnostics).
 pub fn jump_connection_count() -> usize {
     let slots: Vec<Slot> = JUMPS.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-    slots
-        .iter()
-        .filter(|s| matches!(s.try_lock().as_deref(), Ok(Some(State::Up(x))) if !x.is_closed()))
-        .count()
+    slots.iter().filter(|s| matches!(s.try_lock().as_deref(), Ok(Some(State::Up(x))) if !x.is_closed())).count()
 }

@@ -37,12 +37,7 @@ impl SshConnection {
     pub async fn connect(t: &SshTarget) -> Result<SshConnection, TransportError> {
         let route = resolve::resolve(t).map_err(|msg| TransportError::Other { host: t.name.clone(), msg })?;
         let session = open_route(&route).await.map_err(|f| f.into_err(&t.name))?;
-        Ok(SshConnection {
-            name: t.name.clone(),
-            user: route.target.user.clone(),
-            route,
-            session: tokio::sync::Mutex::new(session),
-        })
+        Ok(SshConnection { name: t.name.clone(), user: route.target.user.clone(), route, session: tokio::sync::Mutex::new(session) })
     }
 
     /// `user@host:port` actually connected to, with the jump chain (for messages and tests).

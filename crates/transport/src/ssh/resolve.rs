@@ -110,10 +110,7 @@ fn endpoint(label: &str, alias: &str, cfg: &HostConfig, t: &SshTarget, o: Overri
         password: o.password.map(str::to_string),
         known_hosts,
         policy: policy_from(cfg, t.host_key_policy),
-        connect_timeout: t
-            .connect_timeout
-            .or(cfg.connect_timeout.map(Duration::from_secs))
-            .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        connect_timeout: t.connect_timeout.or(cfg.connect_timeout.map(Duration::from_secs)).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
         keepalive: cfg.server_alive_interval.filter(|s| *s > 0).map(Duration::from_secs).unwrap_or(DEFAULT_KEEPALIVE),
     }
 }
@@ -180,13 +177,7 @@ pub(crate) fn resolve(t: &SshTarget) -> Result<Route, String> {
     // and a HostName there still applies.
     let alias = t.address.as_deref().unwrap_or(&t.name);
     let hc = cfg.resolve(alias);
-    let o = Overrides {
-        user: t.user.as_deref(),
-        port: t.port,
-        identity_files: &t.identity_files,
-        fallback_identities: &[],
-        password: t.password.as_deref(),
-    };
+    let o = Overrides { user: t.user.as_deref(), port: t.port, identity_files: &t.identity_files, fallback_identities: &[], password: t.password.as_deref() };
     let target = endpoint(&t.name, alias, &hc, t, o);
     let pj = t.proxy_jump.clone().or(hc.proxy_jump.clone());
     let jumps = match pj.as_deref() {
@@ -227,14 +218,7 @@ mod tests {
         let hops: Vec<String> = r.jumps.iter().map(|e| e.spec()).collect();
         assert_eq!(hops, vec!["o@10.9.9.9:22", "jumper@10.0.0.1:2022"]);
 
-        let t2 = SshTarget {
-            name: "vm1".into(),
-            user: Some("inv".into()),
-            port: Some(22),
-            proxy_jump: Some("none".into()),
-            ssh_config: Some(cfg),
-            ..Default::default()
-        };
+        let t2 = SshTarget { name: "vm1".into(), user: Some("inv".into()), port: Some(22), proxy_jump: Some("none".into()), ssh_config: Some(cfg), ..Default::default() };
         let r2 = resolve(&t2).unwrap();
         assert_eq!((r2.target.port, r2.target.user.as_str()), (22, "inv"));
         assert!(r2.jumps.is_empty());

@@ -99,9 +99,8 @@ impl SshSession {
         let work = async {
             let connected = match &upstream {
                 None => {
-                    let tcp = tokio::net::TcpStream::connect((ep.host.as_str(), ep.port))
-                        .await
-                        .map_err(|e| Fail::new(Kind::Unreachable, format!("cannot connect to {addr}: {e}")))?;
+                    let tcp =
+                        tokio::net::TcpStream::connect((ep.host.as_str(), ep.port)).await.map_err(|e| Fail::new(Kind::Unreachable, format!("cannot connect to {addr}: {e}")))?;
                     let _ = tcp.set_nodelay(true);
                     client::connect_stream(config, tcp, handler).await
                 }
@@ -110,28 +109,18 @@ impl SshSession {
                         .handle
                         .channel_open_direct_tcpip(ep.host.clone(), ep.port as u32, "127.0.0.1", 0)
                         .await
-                        .map_err(|e| {
-                            Fail::new(Kind::Unreachable, format!("jump host {} cannot reach {addr}: {e}", up.label))
-                        })?;
+                        .map_err(|e| Fail::new(Kind::Unreachable, format!("jump host {} cannot reach {addr}: {e}", up.label)))?;
                     client::connect_stream(config, ch.into_stream(), handler).await
                 }
             };
-            let mut handle = connected.map_err(|e| {
-                failure.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_else(|| {
-                    from_russh(&e).context(&format!("SSH handshake with {addr}"))
-                })
-            })?;
+            let mut handle =
+                connected.map_err(|e| failure.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_else(|| from_russh(&e).context(&format!("SSH handshake with {addr}"))))?;
             authenticate(&mut handle, ep).await?;
             Ok::<_, Fail>(handle)
         };
         let handle = match tokio::time::timeout(ep.connect_timeout, work).await {
             Ok(r) => r?,
-            Err(_) => {
-                return Err(Fail::new(
-                    Kind::Unreachable,
-                    format!("connecting to {addr} timed out after {}s", ep.connect_timeout.as_secs_f32()),
-                ))
-            }
+            Err(_) => return Err(Fail::new(Kind::Unreachable, format!("connecting to {addr} timed out after {}s", ep.connect_timeout.as_secs_f32()))),
         };
         Ok(Arc::new(SshSession { handle, label: ep.label.clone(), slots: Semaphore::new(max_sessions()), _upstream: upstream }))
     }

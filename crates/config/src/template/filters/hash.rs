@@ -1,8 +1,8 @@
 //! hash('sha1'|'sha256'|'sha512'|'md5'), checksum, password_hash('sha512'|'sha256') (crypt(3) format).
 use super::{invalid, text_of};
+use base64ct::Encoding;
 use minijinja::value::Kwargs;
 use minijinja::{Error, Value};
-use base64ct::Encoding;
 use sha2::Digest;
 
 pub fn hash(v: Value, algo: Option<String>) -> Result<String, Error> {
@@ -44,11 +44,7 @@ pub fn password_hash(v: Value, scheme: Option<String>, salt: Option<String>, kwa
     let sha512 = match scheme.as_deref().unwrap_or("sha512") {
         "sha512" | "sha512_crypt" => true,
         "sha256" | "sha256_crypt" => false,
-        other => {
-            return Err(invalid(format!(
-                "password_hash: scheme '{other}' is not supported (only sha512 and sha256 crypt)"
-            )))
-        }
+        other => return Err(invalid(format!("password_hash: scheme '{other}' is not supported (only sha512 and sha256 crypt)"))),
     };
     let params = match rounds {
         Some(r) => sha_crypt::Params::new(r).map_err(|e| invalid(format!("password_hash: bad rounds {r}: {e}")))?,

@@ -129,7 +129,5 @@ pub fn zip_longest(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Valu
     }
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
     let fill = fill.unwrap_or(Value::from(()));
-    Ok(Value::from(
-        (0..n).map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(fill.clone())).collect::<Vec<_>>())).collect::<Vec<_>>(),
-    ))
+    Ok(Value::from((0..n).map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(fill.clone())).collect::<Vec<_>>())).collect::<Vec<_>>()))
 }

@@ -67,8 +67,6 @@ pub fn b64encode(v: Value) -> String {
 }
 
 pub fn b64decode(v: String) -> Result<String, Error> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(v.trim())
-        .map_err(|e| invalid(format!("b64decode: invalid base64: {e}")))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(v.trim()).map_err(|e| invalid(format!("b64decode: invalid base64: {e}")))?;
     String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded data is not UTF-8 text"))
 }

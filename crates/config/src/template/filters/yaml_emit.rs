@@ -114,8 +114,7 @@ fn flow(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> =
-                keys.iter().map(|k| format!("{}: {}", scalar_text(&Value::String((*k).clone()), true), flow(&m[*k]))).collect();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{}: {}", scalar_text(&Value::String((*k).clone()), true), flow(&m[*k]))).collect();
             format!("{{{}}}", parts.join(", "))
         }
         Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
