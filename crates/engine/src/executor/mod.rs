@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod host;
 pub mod inventory_ops;
 pub mod loops;
+pub mod module_call;
 pub mod task_run;
 pub mod vars;
 

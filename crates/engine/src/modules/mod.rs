@@ -195,6 +195,9 @@ fn spec(name: &str) -> Option<&'static util::Spec> {
 /// Check argument names and required arguments of a (canonical or prefixed) module name.
 /// Control modules are the executor's business and always pass here.
 pub fn validate_args(name: &str, args: &Map<String, Value>) -> Result<(), String> {
+    if let Some(e) = mdxconf_modules::lookup(name) {
+        return e.check(args, mdxconf_modules::spec::Phase::Parse).map_err(|e| e.msg);
+    }
     let Some(canon) = canonical_name(name) else {
         return Err(format!("unknown module '{name}'"));
     };
@@ -215,6 +218,25 @@ pub fn validate_args(name: &str, args: &Map<String, Value>) -> Result<(), String
 
 /// Control modules (set_fact, assert, meta, include_*) are handled by the executor; everything else comes here.
 pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<ModuleResult> {
+    if let Some(mdxconf_modules::Entry { kind: mdxconf_modules::EntryKind::Module(m), .. }) = mdxconf_modules::lookup(name) {
+        let nctx = mdxconf_modules::ModuleCtx {
+            conn: ctx.conn,
+            become_user: ctx.become_user,
+            diff: ctx.diff,
+            vars: ctx.vars,
+            templater: ctx.templater,
+            search_dirs: ctx.search_dirs.clone(),
+        };
+        let r = crate::executor::module_call::call(m, args, &nctx, ctx.check).await?;
+        return Ok(ModuleResult {
+            changed: r.changed,
+            failed: r.failed,
+            skipped: r.skipped,
+            msg: r.msg,
+            diff: r.diff.into_iter().map(|d| Diff { path: d.path, before: d.before, after: d.after }).collect(),
+            data: r.data,
+        });
+    }
     let canon = canonical_name(name).ok_or_else(|| anyhow::anyhow!("unknown module '{name}'"))?;
     match canon {
         "command" | "shell" | "raw" => command::run(canon, args, ctx).await,
@@ -326,6 +348,9 @@ async fn ping(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> anyhow::Result<
 
 /// Canonical module name for a task key (`ansible.builtin.copy` -> `copy`), None if not a module.
 pub fn canonical_name(key: &str) -> Option<&'static str> {
+    if let Some(c) = mdxconf_modules::canonical_name(key) {
+        return Some(c);
+    }
     let short = PREFIXES.iter().find_map(|p| key.strip_prefix(p)).unwrap_or(key);
     let short = match short {
         "systemd_service" => "systemd",
