@@ -2,85 +2,13 @@
 use crate::executor::Executor;
 use crate::output::{Format, Output};
 use crate::playbook::Playbook;
+pub use crate::options::ApplyOptions;
+pub use crate::summary::{HostStats, RunSummary};
 use mdxconf_config::inventory::Inventory;
-use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Options of a run. Build with `ApplyOptions { check: true, ..Default::default() }` so new fields
-/// do not break callers.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    pub extra_vars: Map<String, Value>,
-    pub check: bool,
-    pub diff: bool,
-    /// max hosts in flight (Ansible's forks), default 50
-    pub forks: usize,
-    pub limit: Option<String>,
-    pub tags: Vec<String>,
-    pub skip_tags: Vec<String>,
-    /// Learn unknown SSH host keys (OpenSSH's accept-new); off by default.
-    pub accept_new_host_keys: bool,
-    /// Extra role search paths (besides <playbook dir>/roles and ./roles)
-    pub roles_path: Vec<PathBuf>,
-    /// Print human output to stderr/stdout (false for library use with quiet output)
-    pub quiet: bool,
-    /// Output format when not quiet (human lines or one JSON document)
-    pub format: crate::output::Format,
-    /// -v count: show each result's data
-    pub verbose: u8,
-    /// `linear` (default) or `free`
-    pub strategy: Option<String>,
-    /// Write `<playbook>.retry` when hosts failed (the CLI turns this on)
-    pub write_retry_file: bool,
-}
 
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        ApplyOptions {
-            extra_vars: Map::new(),
-            check: false,
-            diff: false,
-            forks: 50,
-            limit: None,
-            tags: vec![],
-            skip_tags: vec![],
-            accept_new_host_keys: false,
-            roles_path: vec![],
-            quiet: true,
-            format: crate::output::Format::Human,
-            verbose: 0,
-            strategy: None,
-            write_retry_file: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct HostStats {
-    pub ok: u32,
-    pub changed: u32,
-    pub failed: u32,
-    pub skipped: u32,
-    pub unreachable: u32,
-    pub rescued: u32,
-    pub ignored: u32,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct RunSummary {
-    /// per host, in inventory order
-    pub hosts: indexmap::IndexMap<String, HostStats>,
-}
-
-impl RunSummary {
-    pub fn failed_hosts(&self) -> Vec<String> {
-        self.hosts.iter().filter(|(_, s)| s.failed > 0 || s.unreachable > 0).map(|(h, _)| h.clone()).collect()
-    }
-    pub fn total_changed(&self) -> u32 {
-        self.hosts.values().map(|s| s.changed).sum()
-    }
-}
 
 /// Run a playbook against an inventory file. Validates all input (playbook, roles, templates syntax,
 /// module names/args) before touching any host. Bad input is an `Err` holding a

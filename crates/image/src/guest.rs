@@ -178,7 +178,7 @@ pub async fn wait_ssh_pid(g: &Guest, pid: i32, timeout: Duration) -> Result<()> 
     let start = Instant::now();
     let mut last = String::new();
     loop {
-        if !crate::lab::pid_is_qemu(pid) {
+        if !crate::proc::pid_is_qemu(pid) {
             bail!("QEMU (pid {pid}) exited while waiting for SSH on port {}", g.port);
         }
         if start.elapsed() > timeout {

@@ -5,6 +5,21 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use tokio::process::{Child, Command};
 
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|st| st.rsplit(") ").next().map(|r| r.starts_with('Z')).unwrap_or(false)).unwrap_or(false)
+}
+
+/// Whether `pid` is still a live QEMU process (guards against pid reuse).
+pub fn pid_is_qemu(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(c) => String::from_utf8_lossy(&c).contains("qemu") && !is_zombie(pid),
+        Err(_) => false,
+    }
+}
+
 pub struct GroupChild {
     pub child: Child,
     pub pid: i32,

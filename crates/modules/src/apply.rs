@@ -3,7 +3,7 @@ use crate::context::ModuleCtx;
 use crate::module::Module;
 use crate::ops::write;
 use crate::plan::{ModuleResult, Outcome, Plan, Step};
-use crate::util::{failed_exec, sh};
+use crate::util::sh;
 use anyhow::Result;
 
 /// Apply `plan` for `module`: every step, then the module's `finish`. `Err` only for transport failures.
@@ -34,35 +34,14 @@ fn succeeded(o: &Outcome) -> bool {
 async fn run_step(step: &Step, ctx: &ModuleCtx<'_>) -> Result<Outcome> {
     Ok(match step {
         Step::Run { what, script, stdin } => Outcome::Ran { what: what.clone(), out: sh(ctx, script, stdin.clone()).await? },
-        Step::Write(w) => write::write(ctx, w).await?,
+        Step::Write(w) => match write::write(ctx, w).await? {
+            write::Written::Done { backup } => Outcome::Written { backup },
+            write::Written::ValidateFailed { rc, stderr } => Outcome::ValidateFailed { rc, stderr },
+        },
         Step::LocalWrite { path, content } => {
             mdxconf_config::fs::write_atomic(path, content).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
             Outcome::LocalWritten
         }
         Step::Fail(_) => unreachable!("handled before running"),
     })
-}
-
-/// The plan's result; the first failed step turns it into a failure carrying that step's output.
-pub fn default_finish(mut planned: ModuleResult, outcomes: &[Outcome]) -> ModuleResult {
-    for o in outcomes {
-        match o {
-            Outcome::Ran { what, out } if out.rc != 0 => {
-                let mut f = failed_exec(what.clone(), out);
-                f.diff = std::mem::take(&mut planned.diff);
-                return f;
-            }
-            Outcome::ValidateFailed { rc, stderr } => {
-                let mut f = crate::util::failed(format!("failed to validate: {}", stderr.trim()));
-                f.data.insert("rc".into(), (*rc).into());
-                f.data.insert("stderr".into(), stderr.clone().into());
-                return f;
-            }
-            Outcome::Written { backup: Some(b) } => {
-                planned.data.insert("backup_file".into(), b.clone().into());
-            }
-            _ => {}
-        }
-    }
-    planned
 }

@@ -21,6 +21,7 @@ pub mod module;
 pub mod ops;
 pub mod plan;
 pub mod registry;
+pub mod result;
 pub mod spec;
 pub mod util;
 

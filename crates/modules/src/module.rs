@@ -3,6 +3,7 @@ use crate::args::Args;
 use crate::context::ModuleCtx;
 use crate::plan::{ModuleResult, Outcome, Plan};
 use crate::spec::ArgSpec;
+use crate::util::{failed, failed_exec};
 use anyhow::Result;
 
 /// How a module behaves under `--check`.
@@ -33,6 +34,30 @@ pub trait Module: Send + Sync {
     /// The result after the steps ran (one outcome per step that ran, all of them successful unless the
     /// last failed). The default reports the plan's result, the first failure, and a backup file.
     fn finish(&self, planned: ModuleResult, outcomes: &[Outcome]) -> ModuleResult {
-        crate::apply::default_finish(planned, outcomes)
+        default_finish(planned, outcomes)
     }
+}
+
+/// The plan's result; the first failed step turns it into a failure carrying that step's output.
+pub fn default_finish(mut planned: ModuleResult, outcomes: &[Outcome]) -> ModuleResult {
+    for o in outcomes {
+        match o {
+            Outcome::Ran { what, out } if out.rc != 0 => {
+                let mut f = failed_exec(what.clone(), out);
+                f.diff = std::mem::take(&mut planned.diff);
+                return f;
+            }
+            Outcome::ValidateFailed { rc, stderr } => {
+                let mut f = failed(format!("failed to validate: {}", stderr.trim()));
+                f.data.insert("rc".into(), (*rc).into());
+                f.data.insert("stderr".into(), stderr.clone().into());
+                return f;
+            }
+            Outcome::Written { backup: Some(b) } => {
+                planned.data.insert("backup_file".into(), b.clone().into());
+            }
+            _ => {}
+        }
+    }
+    planned
 }

@@ -1,25 +1,8 @@
-//! What a module's `plan` returns and what `apply` reports: the leaf types every other file uses.
+//! What a module's `plan` returns: the predicted result and the steps; and what running a step gave.
 use crate::ops::write::WriteRequest;
-use serde_json::{Map, Value};
+pub use crate::result::{Diff, ModuleResult};
+use serde_json::Value;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Diff {
-    pub path: String,
-    pub before: String,
-    pub after: String,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ModuleResult {
-    pub changed: bool,
-    pub failed: bool,
-    pub skipped: bool,
-    pub msg: String,
-    pub diff: Vec<Diff>,
-    /// Extra fields for `register` (rc, stdout, stderr, stdout_lines, stat, ansible_facts, ...)
-    pub data: Map<String, Value>,
-}
 
 /// One change to make. Steps run in order; the first that fails ends the task (nothing after it runs).
 #[derive(Debug, Clone)]
@@ -74,7 +57,7 @@ impl Plan {
         Plan { result, steps }
     }
     pub fn failed(msg: impl Into<String>) -> Plan {
-        Plan::done(crate::util::failed(msg))
+        Plan::done(ModuleResult { failed: true, msg: msg.into(), ..Default::default() })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Small helpers shared by modules: running a script on the host, output handling, text utilities.
 use crate::context::ModuleCtx;
-use crate::plan::{Diff, ModuleResult};
+use crate::result::{Diff, ModuleResult};
 use anyhow::{anyhow, bail, Result};
 use mdxconf_transport::ExecOutput;
 use serde_json::{Map, Value};

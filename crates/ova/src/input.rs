@@ -7,25 +7,8 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
+pub use crate::disk::{DiskImage, InputFormat};
 use crate::qcow2::Qcow2;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum InputFormat {
-    Raw,
-    Qcow2,
-    /// qcow2 if the file starts with the qcow2 magic, raw otherwise
-    Auto,
-}
-
-/// A virtual disk readable at any offset. `data_extents` lists where data may be (ascending, non-overlapping
-/// `(offset, len)`); everything outside reads as zeros, so the exporter never touches it.
-pub trait DiskImage: Send + Sync {
-    fn virtual_size(&self) -> u64;
-    fn data_extents(&self) -> Result<Vec<(u64, u64)>>;
-    /// Fills `buf` with the disk content at `offset`; bytes past the virtual size read as zeros.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
-    fn format_name(&self) -> &'static str;
-}
 
 pub fn open_disk(path: &Path, format: InputFormat) -> Result<Box<dyn DiskImage>> {
     let file = File::open(path).with_context(|| format!("open disk image {}", path.display()))?;

@@ -4,6 +4,7 @@
 mod atomic;
 pub mod cli;
 pub mod descriptor;
+pub mod disk;
 pub mod input;
 pub mod ova;
 pub mod ovf;
@@ -15,7 +16,7 @@ pub mod verify;
 pub mod vmdk;
 pub mod vsphere;
 
-pub use input::InputFormat;
+pub use disk::InputFormat;
 pub use ova::{export_ova, ExportReport, ExportSpec};
 pub use ovf::{Controller, Firmware, OvfProperty, ProductSection, VmHardware};
 pub use vsphere::VsphereVersion;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
-use crate::input::DiskImage;
+use crate::disk::DiskImage;
 use crate::vmdk::writer::{compress_grain, StreamOptimizedWriter, WriteStats};
 use crate::vmdk::GRAIN_BYTES;
 

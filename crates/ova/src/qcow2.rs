@@ -7,7 +7,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use crate::input::DiskImage;
+use crate::disk::DiskImage;
 
 const L2_OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
 const L1_OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;

@@ -1,5 +1,5 @@
 //! Control modules the executor handles itself: set_fact, debug, assert, include_vars, reboot.
-use super::task_run::ItemOutcome;
+use super::outcome::ItemOutcome;
 use super::{Executor, PlayRt};
 use crate::output::Status;
 use crate::playbook::Task;
@@ -38,7 +38,7 @@ pub fn assert(t: &Templater, args: Map<String, Value>, ctx: &Map<String, Value>,
         None => vec![],
     };
     let cval = Value::Object(ctx.clone());
-    let quiet = args.get("quiet").map(super::task_run::truthy).unwrap_or(false);
+    let quiet = args.get("quiet").map(super::outcome::truthy).unwrap_or(false);
     for cond in &that {
         match t.eval_condition(cond, &cval, &task.origin) {
             Ok(true) => {}

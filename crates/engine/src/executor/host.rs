@@ -1,6 +1,6 @@
 //! Per-host state for a run: inventory variables, facts (set_fact/register/setup), the persistent
 //! connection, notified handlers and recap counters. Locked briefly, never across an await.
-use crate::run::HostStats;
+use crate::summary::HostStats;
 use mdxconf_transport::Connection;
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex, MutexGuard};

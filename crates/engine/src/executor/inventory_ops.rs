@@ -3,7 +3,7 @@
 //! (`groups`, `group_names`, later plays' host patterns); a new host gets its slot when the next
 //! batch or play starts (until then `hostvars` shows its inventory variables).
 use super::host::HostSlot;
-use super::task_run::ItemOutcome;
+use super::outcome::ItemOutcome;
 use super::Executor;
 use mdxconf_config::inventory::{dir_vars_for, Group, Host, Inventory};
 use serde_json::{Map, Value};

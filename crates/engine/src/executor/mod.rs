@@ -13,13 +13,15 @@ pub mod host;
 pub mod inventory_ops;
 pub mod loops;
 pub mod module_call;
+pub mod outcome;
 pub mod task_run;
 pub mod vars;
 
 use crate::output::Output;
 use crate::playbook::task::{Inherit, Task, TaskKind};
 use crate::playbook::{Play, Playbook};
-use crate::run::{ApplyOptions, RunSummary};
+use crate::options::ApplyOptions;
+use crate::summary::RunSummary;
 use failures::Abort;
 use futures_util::future::BoxFuture;
 use host::{HostSlot, HostStatus};
@@ -479,7 +481,7 @@ impl Executor {
                 }
                 let name = self.templater.render_str(file, &ctx, &task.origin).map_err(|e| e.to_string())?;
                 let ctx_l = self.load_ctx();
-                crate::playbook::task::resolve_rel(&name, dirs, &ctx_l).map(Some).ok_or_else(|| format!("{}: included task file `{name}` not found", task.origin))
+                crate::playbook::paths::resolve_rel(&name, dirs, &ctx_l.playbook_dir).map(Some).ok_or_else(|| format!("{}: included task file `{name}` not found", task.origin))
             })();
             match r {
                 Ok(Some(p)) => match groups.iter_mut().find(|(q, _)| *q == p) {

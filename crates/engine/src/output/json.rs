@@ -1,7 +1,7 @@
 //! `--format json`: `{"results": [{play, host, task, module, status, msg, diff, result?}...], "recap": {...}}`.
 use super::{Event, Status};
 use crate::modules::Diff;
-use crate::run::RunSummary;
+use crate::summary::RunSummary;
 
 #[derive(Debug, serde::Serialize)]
 pub struct JsonResult {

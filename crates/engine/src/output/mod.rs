@@ -4,7 +4,7 @@ pub mod json;
 pub mod recap;
 
 use crate::modules::Diff;
-use crate::run::RunSummary;
+use crate::summary::RunSummary;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 

@@ -1,5 +1,5 @@
 //! PLAY RECAP, aligned like Ansible's.
-use crate::run::RunSummary;
+use crate::summary::RunSummary;
 use std::io::Write;
 
 pub fn print(summary: &RunSummary) {

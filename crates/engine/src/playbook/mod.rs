@@ -1,5 +1,6 @@
 //! Playbooks and roles as data: parsed from located YAML, validated (keywords, modules, required
 //! arguments, template syntax) before anything touches a host.
+pub mod paths;
 pub mod play;
 pub mod role;
 pub mod task;

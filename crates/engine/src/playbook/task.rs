@@ -1,5 +1,6 @@
 //! Tasks: keywords, the module call, blocks and includes. Block/role/import attributes are
 //! inherited at parse time so the executor sees flat, self-describing tasks.
+use super::paths::{resolve_rel, show_dirs};
 use super::role::{self, RoleCtx};
 use super::validate;
 use super::{bool_of, err_at, map_entries, seq_items, str_list, str_of, LoadCtx};
@@ -441,7 +442,7 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
                 out.push(task);
                 return Ok(());
             }
-            let path = resolve_rel(&file, &inh.dirs, ctx).ok_or_else(|| err_at(key_origin, format!("task file `{file}` not found (looked in {})", show_dirs(&inh.dirs, ctx))))?;
+            let path = resolve_rel(&file, &inh.dirs, &ctx.playbook_dir).ok_or_else(|| err_at(key_origin, format!("task file `{file}` not found (looked in {})", show_dirs(&inh.dirs, &ctx.playbook_dir))))?;
             if canon == "import_tasks" {
                 // Static: the import's when/tags apply to every imported task.
                 child.when = task.when.clone();
@@ -474,7 +475,7 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             Ok(())
         }
         _ => {
-            let tfile = validate::check_module_args(&canon, &args, key_origin, &task, &inh.dirs, ctx)?;
+            let tfile = validate::check_module_args(&canon, &args, key_origin, &task.role.as_ref().map(|r| r.search_dirs()).unwrap_or_default(), &inh.dirs, ctx)?;
             if canon == "template" {
                 // What the template file uses decides whether hostvars/groups must be built for it.
                 task.needs_magic |= match tfile {
@@ -642,18 +643,6 @@ fn include_file_arg(args: &Value, o: &Origin) -> Result<String, ConfigError> {
     args.get("file").or_else(|| args.get("_raw_params")).and_then(Value::as_str).map(str::to_string).ok_or_else(|| err_at(o, "include/import needs a file name"))
 }
 
-/// Resolve a relative path against the include dirs, then the playbook dir.
-pub fn resolve_rel(file: &str, dirs: &[PathBuf], ctx: &LoadCtx) -> Option<PathBuf> {
-    let p = Path::new(file);
-    if p.is_absolute() {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    dirs.iter().chain(std::iter::once(&ctx.playbook_dir)).map(|d| d.join(p)).find(|c| c.is_file())
-}
-
-pub fn show_dirs(dirs: &[PathBuf], ctx: &LoadCtx) -> String {
-    dirs.iter().chain(std::iter::once(&ctx.playbook_dir)).map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-}
 
 /// Whether a value mentions the O(hosts) magic variables.
 pub fn mentions_magic(v: &Value) -> bool {

@@ -1,6 +1,6 @@
 //! Checks done before any host is touched: template syntax (strings and template files),
 //! required module arguments, and that referenced template/copy sources exist.
-use super::task::{resolve_rel, Task};
+use super::paths::resolve_rel;
 use super::{err_at, LoadCtx};
 use mdxconf_config::error::ConfigError;
 use mdxconf_config::yaml::{Node, NodeKind, Origin};
@@ -174,7 +174,7 @@ const META_ACTIONS: &[&str] = &["flush_handlers", "end_host", "end_play", "noop"
 
 /// Required arguments, meta actions, and existence/syntax of static template/copy sources.
 /// Returns the template file a `template` task renders, when its name is static.
-pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Task, dirs: &[PathBuf], ctx: &LoadCtx) -> Result<Option<PathBuf>, ConfigError> {
+pub fn check_module_args(module: &str, args: &Value, origin: &Origin, role_dirs: &[PathBuf], dirs: &[PathBuf], ctx: &LoadCtx) -> Result<Option<PathBuf>, ConfigError> {
     let Some(obj) = args.as_object() else { return Ok(None) };
     // Argument names and required arguments as the module registry knows them.
     crate::modules::validate_args(module, obj).map_err(|m| err_at(origin, format!("module `{module}`: {m}")))?;
@@ -199,13 +199,11 @@ pub fn check_module_args(module: &str, args: &Value, origin: &Origin, task: &Tas
             if let Some(src) = obj.get("src").and_then(Value::as_str) {
                 if !remote && !is_templated(src) {
                     let mut search: Vec<PathBuf> = Vec::new();
-                    if let Some(r) = &task.role {
-                        search.extend(r.search_dirs());
-                    }
+                    search.extend(role_dirs.iter().cloned());
                     search.extend(dirs.iter().cloned());
                     let sub = if module == "template" { "templates" } else { "files" };
                     search.push(ctx.playbook_dir.join(sub));
-                    let found = resolve_rel(src, &search, ctx).or_else(|| {
+                    let found = resolve_rel(src, &search, &ctx.playbook_dir).or_else(|| {
                         // copy of a directory
                         let p = Path::new(src);
                         (module == "copy").then(|| search.iter().map(|d| d.join(p)).find(|c| c.is_dir())).flatten()

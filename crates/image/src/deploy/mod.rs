@@ -280,7 +280,7 @@ pub async fn up(opts: DeployOptions, known_hosts: Option<&std::path::Path>, time
         inventory: dir.join("inventory.ini"),
         vms: vec![],
     });
-    if let Some(v) = state.vms.iter().find(|v| v.name == opts.name && crate::lab::pid_is_qemu(v.pid)) {
+    if let Some(v) = state.vms.iter().find(|v| v.name == opts.name && crate::proc::pid_is_qemu(v.pid)) {
         bail!("a VM named {} is already running in {} (pid {})", v.name, dir.display(), v.pid);
     }
     state.vms.retain(|v| v.name != opts.name);

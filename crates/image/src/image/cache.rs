@@ -223,7 +223,7 @@ pub fn compute_key(def: &Definition, base_key: Option<&str>, role_dirs: &[PathBu
     if let Some(Source::Installer(i)) = &def.source {
         // the ISO's sha256 is in `source`; the files it names are hashed by content
         if let Some(nb) = &i.netboot {
-            if let Some((k, initrd)) = super::installer::netboot_files(nb) {
+            if let Some((k, initrd)) = super::netboot::netboot_files(nb) {
                 h.update(std::fs::read(k).unwrap_or_default());
                 h.update(std::fs::read(initrd).unwrap_or_default());
             }

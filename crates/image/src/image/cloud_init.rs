@@ -3,7 +3,7 @@
 //! with the metadata's SSH keys, sets the hostname, configures the network and grows the root disk.
 //! The build adds the `cloud_init` role (roles/cloud_init) with these settings as its last role, and
 //! the outputs check that the guest can be set up on the cloud they are for.
-use super::definition::Output;
+use super::output::Output;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -1,6 +1,7 @@
 //! images/*.yaml: one template definition per file. Parsed with mdxconf_config::yaml (serde-saphyr);
 //! every error names file:line:col.
 use super::cloud_init::{self, CloudInit};
+pub use super::output::Output;
 use super::target::{OpenstackSettings, OsInfo, VsphereSettings};
 use crate::qemu::Firmware;
 use mdxconf_config::error::ConfigError;
@@ -158,17 +159,6 @@ impl GeneralizeStep {
         use GeneralizeStep::*;
         vec![MachineId, SshHostKeys, CloudInit, GrubCmdline, AptCache, Logs, BuildKey, ShellHistory, Trim]
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Output {
-    Qcow2,
-    Raw,
-    /// vSphere (mdx I): streamOptimized VMDK + OVF with cloud-init's vApp options
-    Ova,
-    /// OpenStack (mdx II): compressed qcow2 + the Glance image properties and `openstack image create` line
-    Openstack,
 }
 
 const KEYS: &[&str] = &[
@@ -343,7 +333,7 @@ impl Definition {
                 }
             }
             if let Some(nb) = &i.netboot {
-                if crate::image::installer::netboot_files(nb).is_none() {
+                if super::netboot::netboot_files(nb).is_none() {
                     return Err(err_at(path, &o, format!("unknown netboot installer `{nb}` (known: debian-12)")));
                 }
             }

@@ -5,6 +5,7 @@
 //! installer's own sshd can never be taken for the installed system.
 use super::definition::{Definition, InstallerSource, IsoRef};
 use super::http::HttpServer;
+use super::netboot::netboot_files;
 use crate::proc::{output, run_logged};
 use crate::progress::BuildLog;
 use crate::qemu::{accel::Accel, DirectBoot, Drive, Nic, Vm, VmSpec};
@@ -13,16 +14,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
-
-const DEBIAN12_NETBOOT: &str = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64";
-
-/// Kernel and initrd of a packaged netboot installer.
-pub fn netboot_files(name: &str) -> Option<(PathBuf, PathBuf)> {
-    match name {
-        "debian-12" => Some((PathBuf::from(DEBIAN12_NETBOOT).join("linux"), PathBuf::from(DEBIAN12_NETBOOT).join("initrd.gz"))),
-        _ => None,
-    }
-}
 
 /// Values substituted into served files and the kernel command line.
 #[derive(Debug, Clone)]

@@ -10,6 +10,8 @@ pub mod generalize;
 pub mod glance;
 pub mod http;
 pub mod installer;
+pub mod netboot;
+pub mod output;
 pub mod outputs;
 pub mod provision;
 pub mod record;

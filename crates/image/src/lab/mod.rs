@@ -4,6 +4,7 @@
 pub mod network;
 
 use crate::guest::{self, Guest};
+use crate::proc::pid_is_qemu;
 use crate::qemu::{accel, ports, qmp::Qmp, Drive, Firmware, Nic, Vm, VmSpec};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -49,21 +50,6 @@ pub struct UpOptions {
     pub cache_dir: Option<PathBuf>,
     pub ssh_timeout: Duration,
     pub quiet: bool,
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|st| st.rsplit(") ").next().map(|r| r.starts_with('Z')).unwrap_or(false)).unwrap_or(false)
-}
-
-/// Whether `pid` is still a live QEMU process (guards against pid reuse).
-pub fn pid_is_qemu(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(c) => String::from_utf8_lossy(&c).contains("qemu") && !is_zombie(pid),
-        Err(_) => false,
-    }
 }
 
 fn loopback() -> String {

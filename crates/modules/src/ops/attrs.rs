@@ -1,7 +1,7 @@
 //! owner/group/mode: what a task asks for, what must change on an existing path, and the mode a new file gets.
 use crate::args::Args;
 use crate::host::file::{FileInfo, Kind};
-use crate::plan::Diff;
+use crate::result::Diff;
 use crate::util::sh_quote;
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;

@@ -4,7 +4,6 @@
 use crate::context::ModuleCtx;
 use crate::host::file::{FileInfo, Kind};
 use crate::ops::attrs::{final_mode, Attrs};
-use crate::plan::Outcome;
 use crate::util::{kv, sh, sh_quote, text};
 use anyhow::{bail, Result};
 use mdxconf_transport::sha256_hex;
@@ -103,7 +102,13 @@ fn unique_suffix() -> String {
 /// 10 MB wheel to two TCG guests at once left both `cat`s waiting for stdin and the controller idle).
 const STDIN_CHUNK: usize = 1 << 20;
 
-pub async fn write(ctx: &ModuleCtx<'_>, o: &WriteRequest) -> Result<Outcome> {
+/// What a write gave.
+pub enum Written {
+    Done { backup: Option<String> },
+    ValidateFailed { rc: i32, stderr: String },
+}
+
+pub async fn write(ctx: &ModuleCtx<'_>, o: &WriteRequest) -> Result<Written> {
     let (info, content) = (&o.info, &o.content);
     let out = if content.len() <= STDIN_CHUNK {
         sh(ctx, &write_script(o)?, Some(content.clone())).await?
@@ -128,10 +133,10 @@ pub async fn write(ctx: &ModuleCtx<'_>, o: &WriteRequest) -> Result<Outcome> {
     let so = text(&out.stdout);
     if out.rc == 97 {
         let kv = kv(&so);
-        return Ok(Outcome::ValidateFailed { rc: kv.get("validate_rc").and_then(|r| r.parse().ok()).unwrap_or(1), stderr: text(&out.stderr) });
+        return Ok(Written::ValidateFailed { rc: kv.get("validate_rc").and_then(|r| r.parse().ok()).unwrap_or(1), stderr: text(&out.stderr) });
     }
     if out.rc != 0 {
         bail!("writing {} failed (rc={}): {}", info.path, out.rc, text(&out.stderr).trim());
     }
-    Ok(Outcome::Written { backup: kv(&so).get("backup").cloned() })
+    Ok(Written::Done { backup: kv(&so).get("backup").cloned() })
 }

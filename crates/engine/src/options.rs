@@ -1,0 +1,52 @@
+//! The options of a run (a leaf: every layer reads them, none is imported here).
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+/// Options of a run. Build with `ApplyOptions { check: true, ..Default::default() }` so new fields
+/// do not break callers.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub extra_vars: Map<String, Value>,
+    pub check: bool,
+    pub diff: bool,
+    /// max hosts in flight (Ansible's forks), default 50
+    pub forks: usize,
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    /// Learn unknown SSH host keys (OpenSSH's accept-new); off by default.
+    pub accept_new_host_keys: bool,
+    /// Extra role search paths (besides <playbook dir>/roles and ./roles)
+    pub roles_path: Vec<PathBuf>,
+    /// Print human output to stderr/stdout (false for library use with quiet output)
+    pub quiet: bool,
+    /// Output format when not quiet (human lines or one JSON document)
+    pub format: crate::output::Format,
+    /// -v count: show each result's data
+    pub verbose: u8,
+    /// `linear` (default) or `free`
+    pub strategy: Option<String>,
+    /// Write `<playbook>.retry` when hosts failed (the CLI turns this on)
+    pub write_retry_file: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            extra_vars: Map::new(),
+            check: false,
+            diff: false,
+            forks: 50,
+            limit: None,
+            tags: vec![],
+            skip_tags: vec![],
+            accept_new_host_keys: false,
+            roles_path: vec![],
+            quiet: true,
+            format: crate::output::Format::Human,
+            verbose: 0,
+            strategy: None,
+            write_retry_file: false,
+        }
+    }
+}
