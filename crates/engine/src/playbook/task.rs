@@ -206,17 +206,9 @@ const TASK_KEYWORDS: &[&str] = &[
     "action",
 ];
 
-/// Executor-handled control modules (canonical names).
-pub const CONTROL_MODULES: &[&str] =
-    &["set_fact", "assert", "debug", "fail", "meta", "include_vars", "reboot", "include_tasks", "import_tasks", "include_role", "import_role", "pause", "add_host", "group_by"];
-
-/// Canonical module name: control modules first, then the module registry.
+/// Canonical module name of a task key, from the one registry (modules, control modules, refused ones).
 pub fn canonical_module(key: &str) -> Option<String> {
-    let short = key.strip_prefix("ansible.builtin.").or_else(|| key.strip_prefix("ansible.legacy.")).unwrap_or(key);
-    if CONTROL_MODULES.contains(&short) {
-        return Some(short.to_string());
-    }
-    crate::modules::canonical_name(key).map(str::to_string)
+    mdxconf_modules::canonical_name(key).or_else(|| crate::modules::canonical_name(key)).map(str::to_string)
 }
 
 /// Parse a list of task nodes.
@@ -475,7 +467,10 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             Ok(())
         }
         _ => {
-            let tfile = validate::check_module_args(&canon, &args, key_origin, &task.role.as_ref().map(|r| r.search_dirs()).unwrap_or_default(), &inh.dirs, ctx)?;
+            let mut search = task.role.as_ref().map(|r| r.search_dirs()).unwrap_or_default();
+            search.extend(inh.dirs.iter().cloned());
+            let call = validate::ModuleCall { module: &canon, args: &args, origin: key_origin, nodes: [Some(argnode), get("args")].into_iter().flatten().collect(), search };
+            let tfile = validate::check_module_args(&call, ctx)?;
             if canon == "template" {
                 // What the template file uses decides whether hostvars/groups must be built for it.
                 task.needs_magic |= match tfile {

@@ -147,60 +147,42 @@ pub fn check_template_file(p: &Path) -> Result<(), ConfigError> {
     }
 }
 
-/// Required arguments: each inner list is "one of these keys".
-fn required(module: &str) -> &'static [&'static [&'static str]] {
-    match module {
-        "copy" => &[&["dest"], &["src", "content"]],
-        "template" => &[&["src"], &["dest"]],
-        "file" => &[&["path", "dest", "name"]],
-        "lineinfile" | "blockinfile" => &[&["path", "dest", "destfile", "name"]],
-        "service" | "user" | "group" | "sysctl" | "hostname" => &[&["name"]],
-        "systemd" | "systemd_service" => &[&["name", "daemon_reload", "daemon_reexec"]],
-        "mount" => &[&["path", "name"], &["state"]],
-        "command" | "shell" => &[&["_raw_params", "cmd", "argv"]],
-        "stat" => &[&["path"]],
-        "package" => &[&["name"]],
-        "apt" => &[&["name", "pkg", "package", "update_cache", "upgrade", "deb", "autoremove", "autoclean"]],
-        "assert" => &[&["that"]],
-        "include_vars" => &[&["file", "dir", "_raw_params"]],
-        "meta" => &[&["_raw_params"]],
-        "add_host" => &[&["name", "hostname", "host"]],
-        "group_by" => &[&["key"]],
-        _ => &[],
+/// A module call as the loader found it.
+pub struct ModuleCall<'a> {
+    pub module: &'a str,
+    pub args: &'a Value,
+    /// The module key: errors about the call as a whole point here.
+    pub origin: &'a Origin,
+    /// Where the arguments were written (the module's mapping, the task's `args:`): errors about one
+    /// argument point at its key.
+    pub nodes: Vec<&'a Node>,
+    /// files/ and templates/ of the task's role, then the include directories.
+    pub search: Vec<PathBuf>,
+}
+
+impl ModuleCall<'_> {
+    fn origin_of(&self, key: Option<&str>) -> &Origin {
+        key.and_then(|k| self.nodes.iter().find_map(|n| n.key_origin(k))).unwrap_or(self.origin)
     }
 }
 
-const META_ACTIONS: &[&str] = &["flush_handlers", "end_host", "end_play", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection", "end_batch"];
-
-/// Required arguments, meta actions, and existence/syntax of static template/copy sources.
-/// Returns the template file a `template` task renders, when its name is static.
-pub fn check_module_args(module: &str, args: &Value, origin: &Origin, role_dirs: &[PathBuf], dirs: &[PathBuf], ctx: &LoadCtx) -> Result<Option<PathBuf>, ConfigError> {
-    let Some(obj) = args.as_object() else { return Ok(None) };
-    // Argument names and required arguments as the module registry knows them.
-    crate::modules::validate_args(module, obj).map_err(|m| err_at(origin, format!("module `{module}`: {m}")))?;
-    for alts in required(module) {
-        if !alts.iter().any(|k| obj.contains_key(*k)) {
-            let what = if alts.len() == 1 { format!("`{}`", alts[0]) } else { format!("one of {}", alts.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")) };
-            return Err(err_at(origin, format!("module `{module}`: missing required argument {what}")));
-        }
+/// Arguments against the module's spec (unknown names listing the valid ones, types, choices, required and
+/// conflicting arguments, as ansible-playbook reports them), and existence/syntax of static template/copy
+/// sources. Returns the template file a `template` task renders, when its name is static.
+pub fn check_module_args(call: &ModuleCall, ctx: &LoadCtx) -> Result<Option<PathBuf>, ConfigError> {
+    let (module, origin) = (call.module, call.origin);
+    let Some(obj) = call.args.as_object() else { return Ok(None) };
+    if let Some(entry) = mdxconf_modules::lookup(module) {
+        entry.check(obj, mdxconf_modules::spec::Phase::Parse).map_err(|e| err_at(call.origin_of(e.key.as_deref()), e.msg))?;
+    } else {
+        crate::modules::validate_args(module, obj).map_err(|m| err_at(origin, format!("module `{module}`: {m}")))?;
     }
     match module {
-        "set_stats" => return Err(err_at(origin, format!("module `{module}` is not supported by mdxconf"))),
-        "pause" if obj.contains_key("prompt") => return Err(err_at(origin, "pause: interactive `prompt` is not supported")),
-        "set_fact" if obj.is_empty() => return Err(err_at(origin, "set_fact needs at least one variable")),
-        "meta" => {
-            let a = obj.get("_raw_params").and_then(Value::as_str).unwrap_or("");
-            if !META_ACTIONS.contains(&a) {
-                return Err(err_at(origin, format!("unknown meta action `{a}`")));
-            }
-        }
         "template" | "copy" => {
             let remote = obj.get("remote_src").map(|v| matches!(v, Value::Bool(true)) || v.as_str().is_some_and(|s| matches!(s, "yes" | "true" | "True"))).unwrap_or(false);
             if let Some(src) = obj.get("src").and_then(Value::as_str) {
                 if !remote && !is_templated(src) {
-                    let mut search: Vec<PathBuf> = Vec::new();
-                    search.extend(role_dirs.iter().cloned());
-                    search.extend(dirs.iter().cloned());
+                    let mut search = call.search.clone();
                     let sub = if module == "template" { "templates" } else { "files" };
                     search.push(ctx.playbook_dir.join(sub));
                     let found = resolve_rel(src, &search, &ctx.playbook_dir).or_else(|| {
