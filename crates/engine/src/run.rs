@@ -1,14 +1,12 @@
 //! Library entry point used by `mdxconf apply` and by image builds (provisioning).
 use crate::executor::Executor;
+pub use crate::options::ApplyOptions;
 use crate::output::{Format, Output};
 use crate::playbook::Playbook;
-pub use crate::options::ApplyOptions;
 pub use crate::summary::{HostStats, RunSummary};
 use mdxconf_config::inventory::Inventory;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-
-
 
 /// Run a playbook against an inventory file. Validates all input (playbook, roles, templates syntax,
 /// module names/args) before touching any host. Bad input is an `Err` holding a

@@ -127,9 +127,9 @@ fn play_control_keywords() {
     p.write("site.yml", &with_header("  any_errors_fatal: maybe\n", ""));
     expect_error(&p, "site.yml", 3, Some(21), "expected a boolean");
     p.write("site.yml", &with_header("", "    - add_host: {groups: new}\n"));
-    expect_error(&p, "site.yml", 6, Some(7), "`hostname`");
+    expect_error(&p, "site.yml", 6, Some(7), "aliases: host, hostname");
     p.write("site.yml", &with_header("", "    - group_by: {parents: x}\n"));
-    expect_error(&p, "site.yml", 6, Some(7), "`key`");
+    expect_error(&p, "site.yml", 6, Some(7), "'key'");
     p.write("site.yml", &with_header("", "    - local_action: {src: x}\n"));
     expect_error(&p, "site.yml", 6, Some(21), "`module:`");
     p.write("site.yml", &with_header("", "    - action: copyy src=a dest=b\n"));

@@ -287,7 +287,8 @@ impl ArgSpec {
         }
         for a in self.args.iter().filter(|a| a.required) {
             if !given(a.name) {
-                return Err(err(None, format!("{module}: missing required argument '{}'", a.name)));
+                let also = if a.aliases.is_empty() { String::new() } else { format!(" (or one of its aliases: {})", a.aliases.join(", ")) };
+                return Err(err(None, format!("{module}: missing required argument '{}'{also}", a.name)));
             }
         }
         for g in self.required_one_of {

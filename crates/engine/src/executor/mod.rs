@@ -17,10 +17,10 @@ pub mod outcome;
 pub mod task_run;
 pub mod vars;
 
+use crate::options::ApplyOptions;
 use crate::output::Output;
 use crate::playbook::task::{Inherit, Task, TaskKind};
 use crate::playbook::{Play, Playbook};
-use crate::options::ApplyOptions;
 use crate::summary::RunSummary;
 use failures::Abort;
 use futures_util::future::BoxFuture;

@@ -1,8 +1,8 @@
 //! What one run of a task on one host (one loop item) gave: a leaf the control modules, inventory
 //! operations and the task runner share.
+use crate::modules::Diff;
 use crate::modules::ModuleResult;
 use crate::output::Status;
-use crate::modules::Diff;
 use serde_json::{Map, Value};
 
 /// The outcome of one module run (one loop item).

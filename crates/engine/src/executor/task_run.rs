@@ -413,4 +413,3 @@ impl Executor {
         self.out.event(header, &ev);
     }
 }
-

@@ -434,7 +434,8 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
                 out.push(task);
                 return Ok(());
             }
-            let path = resolve_rel(&file, &inh.dirs, &ctx.playbook_dir).ok_or_else(|| err_at(key_origin, format!("task file `{file}` not found (looked in {})", show_dirs(&inh.dirs, &ctx.playbook_dir))))?;
+            let path = resolve_rel(&file, &inh.dirs, &ctx.playbook_dir)
+                .ok_or_else(|| err_at(key_origin, format!("task file `{file}` not found (looked in {})", show_dirs(&inh.dirs, &ctx.playbook_dir))))?;
             if canon == "import_tasks" {
                 // Static: the import's when/tags apply to every imported task.
                 child.when = task.when.clone();
@@ -637,7 +638,6 @@ fn word_spans(s: &str) -> Vec<(usize, usize)> {
 fn include_file_arg(args: &Value, o: &Origin) -> Result<String, ConfigError> {
     args.get("file").or_else(|| args.get("_raw_params")).and_then(Value::as_str).map(str::to_string).ok_or_else(|| err_at(o, "include/import needs a file name"))
 }
-
 
 /// Whether a value mentions the O(hosts) magic variables.
 pub fn mentions_magic(v: &Value) -> bool {
