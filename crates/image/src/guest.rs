@@ -106,8 +106,8 @@ impl Guest {
 
     /// Write a file in the guest (via `cat`, mode applied after).
     pub async fn put(&self, path: &str, content: &[u8], mode: u32) -> Result<()> {
-        let q = shell_quote(path);
-        let tmp = shell_quote(&format!("{path}.mdxconf-tmp"));
+        let q = mdxconf_transport::sh_quote(path);
+        let tmp = mdxconf_transport::sh_quote(&format!("{path}.mdxconf-tmp"));
         let o = self.exec(&format!("mkdir -p \"$(dirname {q})\" && cat > {tmp} && chmod {mode:o} {tmp} && mv {tmp} {q}"), Some(content)).await?;
         if o.rc != 0 {
             bail!("writing {path} in the guest failed: {}", o.stderr.trim());
@@ -194,10 +194,6 @@ pub async fn wait_ssh_pid(g: &Guest, pid: i32, timeout: Duration) -> Result<()> 
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-}
-
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Generate an ed25519 key pair at `path` (and `path`.pub) unless it exists; returns the public key line.

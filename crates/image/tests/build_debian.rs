@@ -115,7 +115,7 @@ async fn debian12_build_cache_role_and_lab() {
     result.expect("lab checks");
     assert!(down.iter().all(|(_, s)| *s == "powered off"), "clean ACPI shutdown: {down:?}");
     for p in pids {
-        assert!(!mdxconf_image::lab::pid_is_qemu(p), "QEMU {p} still running after lab down");
+        assert!(!mdxconf_image::proc::pid_is_qemu(p), "QEMU {p} still running after lab down");
     }
     assert!(!lab_dir.path().join("lab.json").exists() && !lab_dir.path().join("vm1.qcow2").exists());
 }

@@ -74,5 +74,5 @@ async fn debian12_efi_rootfs_builds_and_deploys_on_vsphere_with_ovmf() {
         qemu_cmd.contains("OVMF_CODE") && !qemu_cmd.contains("-kernel") && qemu_cmd.contains("-device nvme") && qemu_cmd.contains("vmxnet3"),
         "booted by OVMF from the disk: {qemu_cmd}"
     );
-    assert!(!mdxconf_image::lab::pid_is_qemu(vm.pid), "{down:?}");
+    assert!(!mdxconf_image::proc::pid_is_qemu(vm.pid), "{down:?}");
 }

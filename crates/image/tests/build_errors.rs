@@ -97,7 +97,7 @@ fn assert_no_qemu_for(name: &str, pid_hint: Option<i32>) {
     let gone = wait_until(Duration::from_secs(20), || common::qemu_pids_with(name).is_empty());
     assert!(gone, "QEMU of {name} still running: {:?}", common::qemu_pids_with(name));
     if let Some(p) = pid_hint {
-        assert!(!mdxconf_image::lab::pid_is_qemu(p), "QEMU pid {p} still running");
+        assert!(!mdxconf_image::proc::pid_is_qemu(p), "QEMU pid {p} still running");
         assert!(wait_until(Duration::from_secs(10), || !group_alive(p)), "process group {p} (QEMU's session) still has members");
     }
 }
@@ -202,7 +202,7 @@ async fn on_error_keep_leaves_the_vm_reachable_with_the_printed_ssh_command() {
     let ssh_line = stderr.lines().map(str::trim).find(|l| l.starts_with("ssh -p ")).unwrap_or_else(|| panic!("no ssh command in: {stderr}")).to_string();
     let kept_dir = PathBuf::from(stderr.split("build directory kept: ").nth(1).and_then(|s| s.lines().next()).unwrap_or_else(|| panic!("no kept dir in: {stderr}")).trim());
     let result = std::panic::catch_unwind(|| {
-        assert!(mdxconf_image::lab::pid_is_qemu(pid), "the kept QEMU (pid {pid}) is running after mdxconf exited");
+        assert!(mdxconf_image::proc::pid_is_qemu(pid), "the kept QEMU (pid {pid}) is running after mdxconf exited");
         assert!(kept_dir.join("stage.qcow2").exists(), "kept build dir has the disk: {}", kept_dir.display());
         // the printed command, as a user would type it (BatchMode only so a mistake cannot hang the test)
         let mut words: Vec<&str> = ssh_line.split_whitespace().collect();
@@ -216,7 +216,7 @@ async fn on_error_keep_leaves_the_vm_reachable_with_the_printed_ssh_command() {
     unsafe {
         libc::kill(pid, libc::SIGTERM);
     }
-    let stopped = wait_until(Duration::from_secs(30), || !mdxconf_image::lab::pid_is_qemu(pid));
+    let stopped = wait_until(Duration::from_secs(30), || !mdxconf_image::proc::pid_is_qemu(pid));
     let _ = std::fs::remove_dir_all(&kept_dir);
     if let Err(p) = result {
         std::panic::resume_unwind(p);

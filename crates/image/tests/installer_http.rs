@@ -32,7 +32,7 @@ async fn debian_netboot_installer_fetches_preseed_from_our_http_server() {
     }
     eprintln!("preseed fetched after {:.0}s", start.elapsed().as_secs_f64());
     vm.kill().await;
-    assert!(!mdxconf_image::lab::pid_is_qemu(pid));
+    assert!(!mdxconf_image::proc::pid_is_qemu(pid));
     // the request log file shows the fetch, and the served preseed had our URL rendered into it
     let http_log = std::fs::read_to_string(work.path().join("http.log")).unwrap();
     assert!(http_log.lines().any(|l| l.starts_with("GET /preseed.cfg") && l.ends_with(" 200")), "{http_log}");

@@ -44,7 +44,7 @@ async fn qmp_status_and_shutdown_of_a_firmware_only_guest() {
     // a guest without an OS ignores the ACPI button: shutdown falls back to quit, then kill
     let clean = vm.shutdown(Duration::from_secs(2)).await;
     assert!(!clean);
-    assert!(!mdxconf_image::lab::pid_is_qemu(pid), "QEMU gone");
+    assert!(!mdxconf_image::proc::pid_is_qemu(pid), "QEMU gone");
     assert!(vm.exited().is_some());
 }
 

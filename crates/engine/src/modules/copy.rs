@@ -172,7 +172,7 @@ fn common_put<'a>(a: &Args, dest: &'a str, content: Vec<u8>) -> Result<Put<'a>> 
     Ok(Put {
         dest,
         content,
-        attrs: Attrs::from_args(a)?,
+        attrs: super::fileops::attrs_from_args(a)?,
         backup: a.bool("backup", false)?,
         validate: a.str("validate")?,
         force: a.bool("force", true)?,

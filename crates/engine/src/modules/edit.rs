@@ -18,7 +18,7 @@ pub struct EditOpts {
 
 impl EditOpts {
     pub fn from_args(a: &Args, path: String, absent: bool) -> Result<Self> {
-        Ok(EditOpts { path, create: a.bool("create", false)?, absent, attrs: Attrs::from_args(a)?, backup: a.bool("backup", false)?, validate: a.str("validate")? })
+        Ok(EditOpts { path, create: a.bool("create", false)?, absent, attrs: super::fileops::attrs_from_args(a)?, backup: a.bool("backup", false)?, validate: a.str("validate")? })
     }
 }
 

@@ -30,7 +30,7 @@ const TREE_MARK: &str = "@@MDXCONF-CONTENT@@\n";
 pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<ModuleResult> {
     let a = Args::new("file", &SPEC, args)?;
     let path = a.req("path")?;
-    let attrs = Attrs::from_args(&a)?;
+    let attrs = super::fileops::attrs_from_args(&a)?;
     let state_arg = a.str("state")?;
     if let Some(s) = &state_arg {
         if !["file", "directory", "link", "hard", "absent", "touch"].contains(&s.as_str()) {

@@ -66,23 +66,8 @@ pub struct ModuleCtx<'a> {
     pub search_dirs: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Diff {
-    pub path: String,
-    pub before: String,
-    pub after: String,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ModuleResult {
-    pub changed: bool,
-    pub failed: bool,
-    pub skipped: bool,
-    pub msg: String,
-    pub diff: Vec<Diff>,
-    /// Extra fields for `register` (rc, stdout, stderr, stdout_lines, stat, ansible_facts, ...)
-    pub data: Map<String, Value>,
-}
+/// One result type for old and new modules (the modules crate's).
+pub use mdxconf_modules::{Diff, ModuleResult};
 
 /// Modules executed by the executor itself; `canonical_name` knows them, `run_module` does not run them.
 pub const CONTROL_MODULES: &[&str] = &[
@@ -227,15 +212,7 @@ pub async fn run_module(name: &str, args: &Map<String, Value>, ctx: &ModuleCtx<'
             templater: ctx.templater,
             search_dirs: ctx.search_dirs.clone(),
         };
-        let r = crate::executor::module_call::call(m, args, &nctx, ctx.check).await?;
-        return Ok(ModuleResult {
-            changed: r.changed,
-            failed: r.failed,
-            skipped: r.skipped,
-            msg: r.msg,
-            diff: r.diff.into_iter().map(|d| Diff { path: d.path, before: d.before, after: d.after }).collect(),
-            data: r.data,
-        });
+        return crate::executor::module_call::call(m, args, &nctx, ctx.check).await;
     }
     let canon = canonical_name(name).ok_or_else(|| anyhow::anyhow!("unknown module '{name}'"))?;
     match canon {

@@ -208,7 +208,7 @@ const TASK_KEYWORDS: &[&str] = &[
 
 /// Canonical module name of a task key, from the one registry (modules, control modules, refused ones).
 pub fn canonical_module(key: &str) -> Option<String> {
-    mdxconf_modules::canonical_name(key).or_else(|| crate::modules::canonical_name(key)).map(str::to_string)
+    crate::modules::canonical_name(key).map(str::to_string)
 }
 
 /// Parse a list of task nodes.

@@ -395,7 +395,7 @@ async fn provision_and_generalize(
     let waited = g.wait_ready(vm, Duration::from_secs(def.ssh_timeout), "cat /etc/mdxconf-build-id 2>/dev/null || echo none", expect_id).await?;
     boot_stage.done();
     log.info(format!("SSH ready after {:.1}s, identity {expect_id} confirmed", waited.as_secs_f64()));
-    g.run(&format!("echo {} > /etc/mdxconf-build-id", crate::guest::shell_quote(build_id))).await?;
+    g.run(&format!("echo {} > /etc/mdxconf-build-id", mdxconf_transport::sh_quote(build_id))).await?;
     if bootloader_needed {
         let (what, script) = rootfs::install_bootloader(def.firmware);
         let st = log.stage(what);

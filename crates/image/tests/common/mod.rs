@@ -33,7 +33,7 @@ pub fn qemu_pids_with(needle: &str) -> Vec<i32> {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
         if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline")) {
             let s = String::from_utf8_lossy(&c).replace('\0', " ");
-            if s.contains("qemu-system") && s.contains(needle) && mdxconf_image::lab::pid_is_qemu(pid) {
+            if s.contains("qemu-system") && s.contains(needle) && mdxconf_image::proc::pid_is_qemu(pid) {
                 out.push(pid);
             }
         }
