@@ -28,6 +28,11 @@ pub trait Module: Send + Sync {
     fn check_mode(&self) -> CheckMode {
         CheckMode::Predicts
     }
+    /// Check-mode support can depend on the arguments (command with `creates:` predicts; without it the
+    /// task is skipped in check mode). The default is `check_mode()`.
+    fn check_mode_of(&self, _args: &Args) -> CheckMode {
+        self.check_mode()
+    }
     /// Read the host, decide, change nothing. `Err` for bad arguments and transport failures; a plan
     /// whose result is `failed` when the host says no.
     async fn plan(&self, args: &Args, ctx: &ModuleCtx<'_>) -> Result<Plan>;

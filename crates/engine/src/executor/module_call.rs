@@ -14,7 +14,7 @@ pub async fn call(m: &dyn Module, args: &Map<String, Value>, ctx: &ModuleCtx<'_>
     if !check {
         return apply(m, plan, ctx).await;
     }
-    match m.check_mode() {
+    match m.check_mode_of(&a) {
         CheckMode::Predicts => Ok(plan.result),
         CheckMode::SkipsChanges => {
             let mut r = plan.result;
