@@ -10,6 +10,6 @@ trap '"$bin" lab down --dir "$lab" >/dev/null 2>&1 || true; rm -rf "$lab"' EXIT
 port=$(sed -n 's/^vm1 .*ansible_port=\([0-9]*\).*/\1/p' "$lab/inventory.ini")
 [ -n "$port" ] || { echo "no ansible_port for vm1 in $lab/inventory.ini" >&2; exit 1; }
 MDXCONF_TEST_VM="root@127.0.0.1:$port" MDXCONF_TEST_VM_KEY="$lab/id_ed25519" \
-  cargo test --profile ci -p mdxconf-engine --test modules_vm -- --ignored --test-threads=1
+  cargo test --profile ci -p mdxconf-engine --test it -- --ignored --test-threads=1 modules_vm::
 MDXCONF_TEST_INVENTORY="$lab/inventory.ini" \
-  cargo test --profile ci -p mdxconf-engine --test apply_vm -- --ignored --test-threads=1
+  cargo test --profile ci -p mdxconf-engine --test it -- --ignored --test-threads=1 apply_vm::

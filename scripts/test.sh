@@ -2,7 +2,7 @@
 # The whole test suite: unit and integration tests of every crate against real sshd, QEMU guests and validators,
 # then the module tests that need a booted systemd VM (service, hostname, live sysctl, modprobe, mount) on a
 # lab VM booted from the Debian 12 image that the image tests built, then the role tests on a 3-VM lab
-# (tests/roles_lab.rs: every role except the GPU ones, --check prediction, second run 0 changed, functional
+# (tests/it/roles_lab.rs: every role except the GPU ones, --check prediction, second run 0 changed, functional
 # checks) on images/debian12-lab.yaml, built once into the same cache (its own rootfs: packages installed by mmdebstrap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ phase crate-tests cargo test --profile ci --workspace --no-fail-fast -- --test-t
 disk "after the crate tests"
 # the user journey: the default template exported for both clouds, `image test` of each, two VMs
 # deployed as each cloud would, portal CSV -> inventory -> passwdinit -> apply twice
-phase journey env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test journey -- --ignored --nocapture
+phase journey env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci -p mdxconf --test it -- --ignored --nocapture journey::
 phase vm-modules scripts/test-vm-modules.sh
-phase roles-lab env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci --test roles_lab -- --ignored --nocapture
+phase roles-lab env MDXCONF_CACHE="$MDXCONF_TEST_CACHE" cargo test --profile ci -p mdxconf --test it -- --ignored --nocapture roles_lab::
 disk "at the end"

@@ -1,8 +1,8 @@
-//! Start N real sshd hosts on 127.0.0.x (transport testkit), write an Ansible INI inventory usable
+//! Start N real sshd hosts on 127.0.0.x (mdxconf-testkit), write an Ansible INI inventory usable
 //! by both `mdxconf apply` and `ansible-playbook`, print "READY", and wait until killed.
 //!
 //!     cargo run --release -p mdxconf-engine --example sshd_fleet -- N INVENTORY_PATH [WORK_DIR]
-use mdxconf_transport::testkit::SshdFleet;
+use mdxconf_testkit::SshdFleet;
 use std::io::Write;
 
 fn main() {

@@ -2,7 +2,7 @@
 //! run a few commands on each, and print timings and the controller's peak RSS.
 //! `cargo run --release -p mdxconf-transport --example fleet_scale -- 500 50 [jump]`
 //! With `jump`, host1 is a bastion and every other host is reached through it (one shared connection).
-use mdxconf_transport::testkit::SshdFleet;
+use mdxconf_testkit::SshdFleet;
 use mdxconf_transport::{connect_ssh, put_file_atomic, remote_sha256};
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,4 +1,4 @@
-use mdxconf_transport::testkit::SshdFleet;
+use mdxconf_testkit::SshdFleet;
 use std::time::Instant;
 #[tokio::main]
 async fn main() {

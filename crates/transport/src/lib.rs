@@ -2,8 +2,8 @@
 //! Everything above this layer speaks only `Connection::exec` (a shell command with optional stdin).
 //!
 //! Modules: `ssh` (russh client, ProxyJump, auth), `sshconfig` (~/.ssh/config), `known_hosts`, `host_cert`,
-//! `local`, `chroot`, `quote` (sh quoting, sudo), `files` (atomic writes, sha256), `testkit`
-//! (real sshd fleets on loopback for tests and benchmarks).
+//! `local`, `chroot`, `quote` (sh quoting, sudo), `files` (atomic writes, sha256). Real sshd fleets for
+//! tests and benchmarks live in the dev-only crate mdxconf-testkit, not in the product.
 use async_trait::async_trait;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +18,6 @@ mod process;
 mod quote;
 mod ssh;
 pub mod sshconfig;
-pub mod testkit;
 
 pub use chroot::ChrootConnection;
 pub use files::{atomic_write_script, put_file_atomic, sha256_hex};

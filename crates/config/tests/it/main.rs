@@ -1,0 +1,12 @@
+//! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
+//! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
+mod support;
+mod inventory;
+mod inventory_vs_ansible;
+mod repo_files_parse;
+mod template_filters;
+mod template_render;
+mod template_vs_ansible;
+mod vars;
+mod yaml_semantics;
+mod yaml_vs_pyyaml;

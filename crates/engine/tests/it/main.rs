@@ -1,0 +1,17 @@
+//! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
+//! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
+mod common;
+mod support;
+mod apply_vm;
+mod bad_input;
+mod library_api;
+mod logic_local;
+mod modules_chroot;
+mod modules_commands;
+mod modules_dnf;
+mod modules_fetch;
+mod modules_files;
+mod modules_vm;
+mod sshd_features;
+mod sshd_play_control;
+mod sshd_role;

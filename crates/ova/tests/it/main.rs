@@ -1,0 +1,8 @@
+//! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
+//! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
+mod common;
+mod support;
+mod ovf_schema;
+mod roundtrip;
+mod verify_and_atomic;
+mod virt_v2v;

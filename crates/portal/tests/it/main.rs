@@ -1,0 +1,5 @@
+//! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
+//! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
+mod support;
+mod inventory_from_csv;
+mod passwdinit_sshd;
