@@ -1,4 +1,5 @@
 //! The role engine: playbooks and roles as data, modules in Rust, the executor, output.
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod executor;
 pub mod facts;

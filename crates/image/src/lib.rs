@@ -1,4 +1,5 @@
 //! Image builds (QEMU pipeline replacing Packer's qemu builder) and the local VM lab.
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod deploy;
 pub mod guest;

@@ -1,7 +1,8 @@
 //! What the exporter reads: a virtual disk at any offset, and the input formats (a leaf both readers use).
 use anyhow::Result;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum InputFormat {
     Raw,
     Qcow2,

@@ -2,6 +2,7 @@
 //!
 //! Library entry point for other crates: [`export_ova`] with an [`ExportSpec`]; [`verify::verify`] to check.
 mod atomic;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod descriptor;
 pub mod disk;

@@ -3,13 +3,15 @@
 //! alphabetical; the schema (and vSphere) reject other orders.
 use anyhow::{bail, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Firmware {
     Bios,
     Efi,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Controller {
     /// VMware Paravirtual SCSI (rasd:ResourceType 6, VirtualSCSI)
     Pvscsi,

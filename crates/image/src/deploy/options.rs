@@ -2,7 +2,8 @@
 use std::path::PathBuf;
 
 /// The two mdx clouds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
     /// mdx I: VMware vSphere, OVA templates, cloud-init's OVF datasource (vApp options on an ISO)
