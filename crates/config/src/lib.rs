@@ -1,4 +1,12 @@
 //! Configuration data model: YAML with Ansible's semantics, inventories, variables and templates.
+//!
+//! Map of the crate:
+//! - [`yaml`]: YAML 1.1 as Ansible (PyYAML) reads it, with a source position on every node, so any
+//!   later error can name file:line:col ([`error`]: miette diagnostics).
+//! - [`inventory`]: INI and YAML inventories, host ranges, groups and their vars.
+//! - [`vars`]: variable layers and precedence (group_vars/host_vars, play, role, extra vars).
+//! - [`template`]: Jinja2 through minijinja (strict undefined) with Ansible's filters, tests and lookups.
+//! - [`fs`]: reading files with the errors users need to see.
 #![allow(clippy::result_large_err)] // ConfigError carries its source text for miette; errors are the cold path
 pub mod error;
 pub mod fs;

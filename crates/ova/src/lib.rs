@@ -1,6 +1,13 @@
 //! Native OVA export for vSphere: streamOptimized VMDK writer, OVF descriptor, SHA-256 manifest, tar.
 //!
 //! Library entry point for other crates: [`export_ova`] with an [`ExportSpec`]; [`verify::verify`] to check.
+//!
+//! Map of the crate:
+//! - [`pipeline`]: disk in, OVA out — read the input disk ([`disk`], [`input`], [`qcow2`]: raw, qcow2,
+//!   VMDK), write a streamOptimized VMDK ([`vmdk`], written by hand: no crate writes it), the OVF
+//!   descriptor ([`ovf`], [`descriptor`], [`vsphere`] hardware versions, [`vapp`] cloud-init options), the
+//!   SHA-256 manifest, and the tar ([`tarfmt`], [`ova`]), atomically.
+//! - [`verify`]: an OVA checked as an importer would (tar layout, manifest, descriptor, VMDK grains).
 mod atomic;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 pub use play::Play;
-pub use role::RoleCtx;
 pub use task::{Task, TaskKind};
 
 /// A parsed and validated playbook.
