@@ -1,5 +1,5 @@
 //! Library entry point used by `mdxconf apply` and by image builds (provisioning).
-use crate::executor::Executor;
+use crate::executor::{Executor, RunInputs};
 pub use crate::options::ApplyOptions;
 use crate::output::{Format, Output};
 use crate::playbook::Playbook;
@@ -52,16 +52,16 @@ pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow
 pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
     mdxconf_transport::raise_nofile_limit();
     let out = Output::new(opts.format, opts.verbose, opts.diff, opts.quiet);
-    let mut ex = Executor::new(opts.clone(), p.inventory, p.playbook.dir.clone(), out, p.limit);
-    ex.vars_dirs = p.vars_dirs;
+    let inputs = RunInputs { inventory: p.inventory, playbook_dir: p.playbook.dir.clone(), vars_dirs: p.vars_dirs, limit: p.limit };
+    let mut ex = Executor::new(opts.clone(), inputs, out);
     let summary = ex.run(&p.playbook).await;
-    ex.out.finish(&summary);
+    ex.output().finish(&summary);
     let failed = summary.failed_hosts();
     if opts.write_retry_file && !failed.is_empty() {
         match crate::retry::write(&p.playbook.path, &failed) {
             Ok(path) if !opts.quiet && opts.format == Format::Human => println!("\tto retry, use: --limit @{}\n", path.display()),
             Ok(_) => {}
-            Err(e) => ex.out.warn(&format!("could not write the retry file: {e}")),
+            Err(e) => ex.output().warn(&format!("could not write the retry file: {e}")),
         }
     }
     summary

@@ -31,9 +31,9 @@ impl Executor {
         if d.is_empty() {
             return Err("delegate_to rendered to an empty host name".into());
         }
-        Ok(match self.index.get(d) {
-            Some(&i) if i == h => Target::Own,
-            Some(&i) => Target::Host(i),
+        Ok(match self.hosts.find(d) {
+            Some(i) if i == h => Target::Own,
+            Some(i) => Target::Host(i),
             None if matches!(d, "localhost" | "127.0.0.1" | "::1") && !self.inv().hosts.contains_key(d) => Target::Local,
             None => Target::Adhoc(d.to_string()),
         })

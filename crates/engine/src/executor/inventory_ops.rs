@@ -2,7 +2,6 @@
 //! `add_dynamic_host`/`add_dynamic_group` do. Groups and group membership are visible at once
 //! (`groups`, `group_names`, later plays' host patterns); a new host gets its slot when the next
 //! batch or play starts (until then `hostvars` shows its inventory variables).
-use super::host::HostSlot;
 use super::outcome::ItemOutcome;
 use super::Executor;
 use mdxconf_config::inventory::{dir_vars_for, Group, Host, Inventory};
@@ -163,12 +162,7 @@ impl Executor {
             inv.index = OnceLock::new();
             self.after_inventory_change(&inv, std::slice::from_ref(&name));
         }
-        if !self.index.contains_key(&name) {
-            let mut p = self.pending_hosts.lock().unwrap_or_else(|p| p.into_inner());
-            if !p.contains(&name) {
-                p.push(name.clone());
-            }
-        }
+        self.hosts.add_pending(&name);
         let mut info = Map::new();
         info.insert("host_name".into(), Value::String(name));
         info.insert("groups".into(), Value::Array(groups.into_iter().map(Value::String).collect()));
@@ -245,31 +239,14 @@ impl Executor {
     fn after_inventory_change(&self, inv: &Inventory, touched: &[String]) {
         *self.groups_var.write().unwrap_or_else(|p| p.into_inner()) = Value::Object(inv.groups_var());
         for name in touched {
-            if let Some(&i) = self.index.get(name) {
-                let gn = Value::Array(inv.group_names(name).into_iter().map(Value::String).collect());
-                let vars = inv.host_vars(name);
-                let mut st = self.hosts[i].lock();
-                st.group_names = gn;
-                st.inventory_vars = vars;
-            }
+            self.hosts.refresh(inv, name);
         }
     }
 
     /// Give hosts created by `add_host` their slots (between batches: the host list only grows).
     pub fn materialize_added_hosts(&mut self) {
-        let pending = std::mem::take(self.pending_hosts.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if pending.is_empty() {
-            return;
-        }
         let inv = self.inventory.get_mut().unwrap_or_else(|p| p.into_inner());
-        for name in pending {
-            if self.index.contains_key(&name) || !inv.hosts.contains_key(&name) {
-                continue;
-            }
-            let gn = Value::Array(inv.group_names(&name).into_iter().map(Value::String).collect());
-            self.index.insert(name.clone(), self.hosts.len());
-            self.hosts.push(HostSlot::new(name.clone(), inv.host_vars(&name), gn));
-        }
+        self.hosts.admit_pending(inv);
     }
 
     /// Inventory variables of a host that has no slot (added this batch) or of a non-inventory

@@ -10,6 +10,7 @@ pub mod delegate;
 pub mod failures;
 pub mod handlers;
 pub mod host;
+pub mod host_table;
 pub mod inventory_ops;
 pub mod loops;
 pub mod module_call;
@@ -24,7 +25,8 @@ use crate::playbook::{Play, Playbook};
 use crate::summary::RunSummary;
 use failures::Abort;
 use futures_util::future::BoxFuture;
-use host::{HostSlot, HostStatus};
+use host::HostStatus;
+use host_table::HostTable;
 use mdxconf_config::inventory::Inventory;
 use mdxconf_config::template::Templater;
 use mdxconf_config::yaml::Origin;
@@ -36,29 +38,24 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::Semaphore;
 
 pub struct Executor {
-    pub opts: ApplyOptions,
-    pub templater: Templater,
-    pub playbook_dir: PathBuf,
-    pub roles_path: Vec<PathBuf>,
+    opts: ApplyOptions,
+    templater: Templater,
+    playbook_dir: PathBuf,
+    roles_path: Vec<PathBuf>,
     /// Every inventory host (for hostvars); only targeted ones appear in the recap.
-    pub hosts: Vec<HostSlot>,
-    pub index: HashMap<String, usize>,
+    hosts: HostTable,
     /// The inventory; `add_host`/`group_by` change it during the run.
-    pub inventory: Mutex<Inventory>,
-    pub sem: Semaphore,
-    pub out: Output,
-    pub extra: Map<String, Value>,
+    inventory: Mutex<Inventory>,
+    sem: Semaphore,
+    out: Output,
+    extra: Map<String, Value>,
     /// The `groups` magic variable, kept current by `add_host`/`group_by`.
-    pub groups_var: RwLock<Value>,
-    /// Hosts `add_host` created that have no slot yet (they get one when the next batch starts).
-    pub pending_hosts: Mutex<Vec<String>>,
+    groups_var: RwLock<Value>,
     /// Where the inventory's group_vars/ and host_vars/ came from (layer order), for add_host/group_by.
-    pub vars_dirs: Vec<PathBuf>,
+    vars_dirs: Vec<PathBuf>,
     /// Connections to `delegate_to` targets that are not inventory hosts, one per address.
-    pub adhoc_conns: tokio::sync::Mutex<HashMap<String, Arc<dyn mdxconf_transport::Connection>>>,
-    /// `--limit` (None: all hosts)
-    pub limit: Option<HashSet<String>>,
-    pub free: bool,
+    adhoc_conns: tokio::sync::Mutex<HashMap<String, Arc<dyn mdxconf_transport::Connection>>>,
+    free: bool,
 }
 
 /// One play being run.
@@ -86,17 +83,24 @@ impl PlayRt<'_> {
     }
 }
 
+/// What a run is about, besides the options.
+pub struct RunInputs {
+    pub inventory: Inventory,
+    pub playbook_dir: PathBuf,
+    /// Where the inventory's group_vars/ and host_vars/ came from (layer order), for add_host/group_by.
+    pub vars_dirs: Vec<PathBuf>,
+    /// `--limit` (None: all hosts)
+    pub limit: Option<HashSet<String>>,
+}
+
 impl Executor {
-    pub fn new(opts: ApplyOptions, inventory: Inventory, playbook_dir: PathBuf, out: Output, limit: Option<HashSet<String>>) -> Self {
-        let hosts: Vec<HostSlot> = inventory
-            .hosts
-            .keys()
-            .map(|h| {
-                let gn = Value::Array(inventory.group_names(h).into_iter().map(Value::String).collect());
-                HostSlot::new(h.clone(), inventory.host_vars(h), gn)
-            })
-            .collect();
-        let index = hosts.iter().enumerate().map(|(i, h)| (h.name.clone(), i)).collect();
+    pub fn output(&self) -> &Output {
+        &self.out
+    }
+
+    pub fn new(opts: ApplyOptions, inputs: RunInputs, out: Output) -> Self {
+        let RunInputs { inventory, playbook_dir, vars_dirs, limit } = inputs;
+        let hosts = HostTable::new(&inventory, limit);
         let groups_var = Value::Object(inventory.groups_var());
         let forks = opts.forks.max(1);
         let free = opts.strategy.as_deref() == Some("free");
@@ -107,15 +111,12 @@ impl Executor {
             templater: Templater::new(),
             playbook_dir,
             hosts,
-            index,
             inventory: Mutex::new(inventory),
             sem: Semaphore::new(forks),
             out,
             groups_var: RwLock::new(groups_var),
-            pending_hosts: Mutex::new(Vec::new()),
-            vars_dirs: Vec::new(),
+            vars_dirs,
             adhoc_conns: Default::default(),
-            limit,
             free,
         }
     }
@@ -123,7 +124,7 @@ impl Executor {
     /// Hosts a play targets, in inventory order, after --limit and without hosts that failed earlier.
     pub fn play_hosts(&self, play: &Play) -> Vec<usize> {
         let matched: HashSet<String> = self.inv().hosts_matching(&play.hosts).into_iter().collect();
-        self.hosts.iter().enumerate().filter(|(_, s)| matched.contains(&s.name) && self.limit.as_ref().is_none_or(|l| l.contains(&s.name))).map(|(i, _)| i).collect()
+        self.hosts.iter().enumerate().filter(|(_, s)| matched.contains(&s.name) && self.hosts.in_limit(&s.name)).map(|(i, _)| i).collect()
     }
 
     pub fn inv(&self) -> MutexGuard<'_, Inventory> {

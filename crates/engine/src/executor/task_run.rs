@@ -15,6 +15,18 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// One task on one host, as the steps of running it see it.
+pub struct TaskRun<'a> {
+    pub prt: &'a PlayRt<'a>,
+    pub task: &'a Task,
+    /// The module's (canonical or given) name and its raw arguments
+    pub module: &'a str,
+    pub args: &'a Value,
+    pub h: usize,
+    /// The task's shown name, rendered once before it runs
+    pub name: String,
+}
+
 const NO_LOG_MSG: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 impl Executor {
@@ -23,8 +35,7 @@ impl Executor {
         let TaskKind::Module { name: module, args } = &task.kind else { return Map::new() };
         let mut ctx = self.build_ctx(prt, Some(task), h);
         // rendered once, before the task runs (a loop's item or a registered result must not change it)
-        let task_name = self.shown_name(task, &ctx);
-        let host = self.hosts[h].name.as_str();
+        let t = TaskRun { prt, task, module, args, h, name: self.shown_name(task, &ctx) };
         let mut shared = Map::new();
 
         let outcome = match &task.loop_ {
@@ -33,34 +44,24 @@ impl Executor {
                 match when {
                     Err(e) => ItemOutcome::failed(e.to_string()),
                     Ok(false) => ItemOutcome::skipped(),
-                    Ok(true) => self.run_item(prt, task, module, args, h, &mut ctx, &mut shared).await,
+                    Ok(true) => self.run_item(&t, &mut ctx, &mut shared).await,
                 }
             }
             Some(spec) => {
                 let items = self.templater.render_value(&spec.value, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string()).and_then(|v| loops::items(spec, v));
                 match items {
                     Err(e) => ItemOutcome::failed(e),
-                    Ok(items) => self.run_loop(prt, task, module, args, h, &mut ctx, items, &mut shared, &task_name).await,
+                    Ok(items) => self.run_loop(&t, &mut ctx, items, &mut shared).await,
                 }
             }
         };
-        self.finish_task(prt, task, h, host, &task_name, outcome, &mut shared, &ctx);
+        self.finish_task(&t, outcome, &mut shared, &ctx);
         shared
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn run_loop(
-        &self,
-        prt: &PlayRt<'_>,
-        task: &Task,
-        module: &str,
-        args: &Value,
-        h: usize,
-        ctx: &mut Map<String, Value>,
-        items: Vec<Value>,
-        shared: &mut Map<String, Value>,
-        task_name: &str,
-    ) -> ItemOutcome {
+    async fn run_loop(&self, t: &TaskRun<'_>, ctx: &mut Map<String, Value>, items: Vec<Value>, shared: &mut Map<String, Value>) -> ItemOutcome {
+        let TaskRun { prt, task, module, h, .. } = *t;
+        let task_name = t.name.as_str();
         let lv = &task.loop_control.loop_var;
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
@@ -75,7 +76,7 @@ impl Executor {
             let r = match conditions::all_true(&self.templater, &task.when, &cval) {
                 Err(e) => ItemOutcome::failed(e.to_string()),
                 Ok(false) => ItemOutcome::skipped(),
-                Ok(true) => self.run_item(prt, task, module, args, h, ctx, shared).await,
+                Ok(true) => self.run_item(t, ctx, shared).await,
             };
             if r.status == Status::Unreachable {
                 return r;
@@ -133,8 +134,8 @@ impl Executor {
     }
 
     /// One module run with until/retries, changed_when and failed_when.
-    #[allow(clippy::too_many_arguments)]
-    async fn run_item(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &mut Map<String, Value>, shared: &mut Map<String, Value>) -> ItemOutcome {
+    async fn run_item(&self, t: &TaskRun<'_>, ctx: &mut Map<String, Value>, shared: &mut Map<String, Value>) -> ItemOutcome {
+        let task = t.task;
         let retries = match &task.until {
             Some(_) => self.num(&task.retries, ctx, task, 3).max(1),
             None => 1,
@@ -143,7 +144,7 @@ impl Executor {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut r = self.exec_once(prt, task, module, args, h, ctx).await;
+            let mut r = self.exec_once(t, ctx).await;
             if r.status == Status::Unreachable {
                 return r;
             }
@@ -225,8 +226,9 @@ impl Executor {
     }
 
     /// Render the arguments and run the module (or control module) once.
-    async fn exec_once(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
-        let mut o = self.exec_module(prt, task, module, args, h, ctx).await;
+    async fn exec_once(&self, t: &TaskRun<'_>, ctx: &Map<String, Value>) -> ItemOutcome {
+        let TaskRun { task, h, .. } = *t;
+        let mut o = self.exec_module(t, ctx).await;
         if task.delegate_to.is_some() {
             if let Ok(target) = self.delegate_target(task, h, ctx) {
                 o.delegated = self.target_name(&target);
@@ -238,7 +240,8 @@ impl Executor {
         o
     }
 
-    async fn exec_module(&self, prt: &PlayRt<'_>, task: &Task, module: &str, args: &Value, h: usize, ctx: &Map<String, Value>) -> ItemOutcome {
+    async fn exec_module(&self, t: &TaskRun<'_>, ctx: &Map<String, Value>) -> ItemOutcome {
+        let TaskRun { prt, task, module, args, h, .. } = *t;
         let cval = minijinja::Value::from_serialize(ctx);
         let rendered = match self.templater.render_value_in(args, &cval, &task.origin) {
             Ok(Value::Object(m)) => m,
@@ -344,7 +347,9 @@ impl Executor {
 
     /// Counters, status, register, notify and output for a finished task.
     #[allow(clippy::too_many_arguments)]
-    fn finish_task(&self, prt: &PlayRt, task: &Task, h: usize, host: &str, task_name: &str, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
+    fn finish_task(&self, t: &TaskRun<'_>, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
+        let TaskRun { prt, task, h, .. } = *t;
+        let (host, task_name) = (self.hosts[h].name.as_str(), t.name.as_str());
         let header = prt.free.then_some(task_name);
         let module = task.module_name();
         let ignored = o.status == Status::Failed && task.ignore_errors;

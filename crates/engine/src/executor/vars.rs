@@ -118,7 +118,7 @@ impl Executor {
             out.insert(slot.name.clone(), Value::Object(v));
         }
         // Hosts add_host created in this batch (no slot yet): their inventory variables.
-        let pending = self.pending_hosts.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let pending = self.hosts.pending();
         for name in pending {
             if !out.contains_key(&name) {
                 let (mut v, gn) = self.unslotted_host_vars(&name);

@@ -2,6 +2,7 @@
 //! outputs. One boot per image: after provisioning, a live QMP snapshot freezes the provisioned disk
 //! as `stage.qcow2` (variants overlay it, still accepting the build key) and generalization writes into
 //! `image.qcow2` on top of it.
+pub mod build_context;
 pub mod builtin_roles;
 pub mod cache;
 pub mod cloud_init;
@@ -11,6 +12,7 @@ pub mod glance;
 pub mod http;
 pub mod installer;
 pub mod netboot;
+pub mod options;
 pub mod output;
 pub mod outputs;
 pub mod provision;
@@ -23,49 +25,14 @@ use crate::guest::Guest;
 use crate::progress::BuildLog;
 use crate::qemu::{accel, DirectBoot, Drive, Nic, Vm, VmSpec};
 use anyhow::{bail, Context, Result};
-use cache::{Cache, Entry};
+use build_context::{Base, Build, FirstBoot};
+pub use options::{BuildOptions, BuildResult, OnError};
+use cache::Cache;
 use definition::{Definition, Source};
 use record::{BaseRef, BuildRecord};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum OnError {
-    /// Stop the VM and remove every temporary file (default)
-    #[default]
-    Abort,
-    /// Keep the VM running and the build directory, and print how to reach it
-    Keep,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    pub cache_dir: Option<PathBuf>,
-    /// Rebuild the requested image even when its cache entry is complete (bases stay cached).
-    pub force: bool,
-    pub on_error: OnError,
-    /// No spinners or terminal lines (the build log is still written).
-    pub quiet: bool,
-    /// Where outputs (qcow2/raw/ova) go; default `output/<name>` under the current directory.
-    pub output_dir: Option<PathBuf>,
-    /// Extra role search paths.
-    pub roles_path: Vec<PathBuf>,
-    /// Rebuild (this image and its bases) when their package archives changed since the cached
-    /// build; an unchanged archive is a cache hit. For scheduled rebuilds.
-    pub refresh: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct BuildResult {
-    pub name: String,
-    pub entry: Entry,
-    /// true when nothing was rebuilt
-    pub cached: bool,
-    pub record: BuildRecord,
-    pub outputs: Vec<PathBuf>,
-}
 
 /// Removes a partial build directory unless disarmed (success, or `--on-error keep`).
 struct DirGuard {
@@ -87,7 +54,7 @@ pub async fn build(def_path: &Path, opts: &BuildOptions) -> Result<BuildResult> 
     let def = Definition::load(def_path)?;
     let chain = def.chain()?;
     let cache = Cache::new(opts.cache_dir.clone());
-    let mut base: Option<(Definition, Entry, BuildRecord)> = None;
+    let mut base: Option<Base> = None;
     let mut last = None;
     let mut archives: Vec<String> = vec![];
     for (i, d) in chain.iter().enumerate() {
@@ -179,7 +146,7 @@ async fn build_key(def: &Definition, def_key: &str, archives: &[String], cache: 
     Ok((bound, Some(state)))
 }
 
-async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildRecord)>, cache: &Cache, opts: &BuildOptions, force: bool, archives: &[String]) -> Result<BuildResult> {
+async fn build_one(def: &Definition, base: Option<&Base>, cache: &Cache, opts: &BuildOptions, force: bool, archives: &[String]) -> Result<BuildResult> {
     let roles = role_dirs(def, cache, opts)?;
     let def_key = cache::compute_key(def, base.map(|b| b.1.key()).as_deref(), &roles);
     let _lock = cache.lock_name(&def.name).await?;
@@ -211,7 +178,8 @@ async fn build_one(def: &Definition, base: Option<&(Definition, Entry, BuildReco
             eprintln!("{}: package archives changed since the last refreshed build: rebuilding", def.name);
         }
     }
-    let res = build_stages(def, base, cache, &key, &partial, &log, opts, &roles, &mut kept).await;
+    let b = Build { def, base, cache, key: &key, dir: &partial, log: &log, opts, roles: &roles };
+    let res = build_stages(&b, &mut kept).await;
     match res {
         Ok(mut record) => {
             record.upstream = upstream_state;
@@ -270,18 +238,8 @@ fn keep_message(vm: &Vm, g: &Guest) -> String {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn build_stages(
-    def: &Definition,
-    base: Option<&(Definition, Entry, BuildRecord)>,
-    cache: &Cache,
-    key: &str,
-    dir: &Path,
-    log: &BuildLog,
-    opts: &BuildOptions,
-    roles: &[PathBuf],
-    kept: &mut Option<String>,
-) -> Result<BuildRecord> {
+async fn build_stages(b: &Build<'_>, kept: &mut Option<String>) -> Result<BuildRecord> {
+    let Build { def, base, cache, key, dir, log, opts, .. } = *b;
     let probe = accel::detect().await;
     log.info(format!("accelerator: {} — {}", probe.accel.name(), probe.reason));
     if probe.accel == accel::Accel::Tcg && !opts.quiet {
@@ -352,7 +310,8 @@ async fn build_stages(
     let mut vm = Vm::start(spec).await?;
     log.info(format!("build VM started (pid {}), SSH forwarded from 127.0.0.1:{}; serial console: {}", vm.pid(), ssh_port.port, vm.spec.serial_path().display()));
     let g = Guest::new(ssh_port.port, "root", cache.build_key_path(), dir.join("known_hosts"));
-    let r = provision_and_generalize(def, &mut vm, &g, st, &expect_id, &build_id, bootloader_needed, dir, log, &mut rec, roles, opts).await;
+    let first = FirstBoot { expect_id: &expect_id, build_id: &build_id, bootloader_needed };
+    let r = provision_and_generalize(b, &mut vm, &g, st, &first, &mut rec).await;
     g.close().await;
     match r {
         Ok(()) => {}
@@ -378,21 +337,9 @@ async fn build_stages(
     Ok(rec)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn provision_and_generalize(
-    def: &Definition,
-    vm: &mut Vm,
-    g: &Guest,
-    boot_stage: crate::progress::Stage<'_>,
-    expect_id: &str,
-    build_id: &str,
-    bootloader_needed: bool,
-    dir: &Path,
-    log: &BuildLog,
-    rec: &mut BuildRecord,
-    roles: &[PathBuf],
-    opts: &BuildOptions,
-) -> Result<()> {
+async fn provision_and_generalize(b: &Build<'_>, vm: &mut Vm, g: &Guest, boot_stage: crate::progress::Stage<'_>, first: &FirstBoot<'_>, rec: &mut BuildRecord) -> Result<()> {
+    let Build { def, dir, log, opts, roles, .. } = *b;
+    let FirstBoot { expect_id, build_id, bootloader_needed } = *first;
     let waited = g.wait_ready(vm, Duration::from_secs(def.ssh_timeout), "cat /etc/mdxconf-build-id 2>/dev/null || echo none", expect_id).await?;
     boot_stage.done();
     log.info(format!("SSH ready after {:.1}s, identity {expect_id} confirmed", waited.as_secs_f64()));

@@ -1,7 +1,7 @@
 //! Provisioning = the role engine (mdxconf_engine::run::apply_files) against the build VM, through a
 //! generated playbook and inventory in the build directory.
 use super::definition::{Definition, RoleRef};
-use super::BuildOptions;
+use super::options::BuildOptions;
 use crate::guest::Guest;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
