@@ -287,8 +287,8 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
             "mlnx_ofed_reboot=false".to_string(),
         ];
         let first = apply_twice_with_check("playbooks/test-hooks.yml", &inv, &hook_vars);
-        for i in 0..3 {
-            let name = &lab.vms[i].name;
+        for (i, vm) in lab.vms.iter().enumerate().take(3) {
+            let name = &vm.name;
             assert_eq!(lab.sh(i, "cat /opt/testmpi/install-runs"), "run\n", "{name}: the MPI installer runs exactly once");
             assert_eq!(lab.sh(i, "bash -ic mpicc 2>/dev/null").trim(), "testmpi mpicc 1.0");
             assert_eq!(lab.sh(i, "cat /opt/test-ofed-hook/install-runs"), "run\n", "{name}: the OFED installer runs exactly once");
@@ -360,7 +360,7 @@ fn nfs_ldap_sudoers_hooks_jupyter_desktop_lustre_config_on_a_three_vm_lab() {
             "lustre_mounts": [{"src": "192.168.100.250@tcp10:/testfs", "path": "/testfs"}],
         })
         .to_string();
-        apply_twice_with_check("playbooks/test-lustre.yml", &inv, &[vars.clone()]);
+        apply_twice_with_check("playbooks/test-lustre.yml", &inv, std::slice::from_ref(&vars));
         let kver = lab.sh(c1, "uname -r").trim().to_string();
         let status = lab.sh(c1, "dkms status -m mdxtest");
         assert!(status.contains(&format!("mdxtest/1.0, {kver}, x86_64: installed")), "dkms status: {status}");

@@ -7,7 +7,6 @@
 //! - [`vars`]: variable layers and precedence (group_vars/host_vars, play, role, extra vars).
 //! - [`template`]: Jinja2 through minijinja (strict undefined) with Ansible's filters, tests and lookups.
 //! - [`fs`]: reading files with the errors users need to see.
-#![allow(clippy::result_large_err)] // ConfigError carries its source text for miette; errors are the cold path
 pub mod error;
 pub mod fs;
 pub mod inventory;

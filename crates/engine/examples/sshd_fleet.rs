@@ -2,6 +2,7 @@
 //! by both `mdxconf apply` and `ansible-playbook`, print "READY", and wait until killed.
 //!
 //!     cargo run --release -p mdxconf-engine --example sshd_fleet -- N INVENTORY_PATH [WORK_DIR]
+#![allow(clippy::disallowed_methods)] // an example writes its output plainly
 use mdxconf_testkit::SshdFleet;
 use std::io::Write;
 

@@ -19,7 +19,7 @@ pub async fn make(label: &str, files: &[(String, Vec<u8>)], staging: &Path, out:
         }
         let p = staging.join(rel);
         std::fs::create_dir_all(p.parent().expect("joined path has a parent"))?;
-        std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
+        crate::util::write_atomic(&p, content.as_ref())?;
     }
     let _ = std::fs::remove_file(out);
     output(Command::new("xorriso").args(["-as", "genisoimage", "-quiet", "-volid", label, "-joliet", "-rock", "-o"]).arg(out).arg(staging))

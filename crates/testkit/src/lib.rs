@@ -11,6 +11,7 @@
 //! `[127.0.0.x]:port ssh-ed25519 ...`), `ssh_config` (a `Host hostN` block per host with HostName,
 //! Port, User root, IdentityFile, UserKnownHostsFile, IdentitiesOnly), `hostN_key`, `hostN.sshd_config`,
 //! `hostN.log` (sshd -e output).
+#![allow(clippy::disallowed_methods)] // test support: files in a throwaway temp dir
 use mdxconf_transport::{HostKeyPolicy, SshTarget};
 use std::collections::HashMap;
 use std::io::{self, Write};

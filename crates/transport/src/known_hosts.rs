@@ -224,6 +224,7 @@ pub fn fingerprint(key: &PublicKey) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
 

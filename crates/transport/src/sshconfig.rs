@@ -290,6 +290,7 @@ fn glob_files(p: &Path) -> Vec<PathBuf> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
 

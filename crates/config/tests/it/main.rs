@@ -1,9 +1,10 @@
 //! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
 //! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
-mod support;
+#![allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod inventory;
 mod inventory_vs_ansible;
 mod repo_files_parse;
+mod support;
 mod template_filters;
 mod template_render;
 mod template_vs_ansible;

@@ -71,8 +71,11 @@ fn join(inv: &mut Inventory, host: &str, group: &str) -> bool {
     true
 }
 
+/// The variables of a group_vars/ or host_vars/ entry's files, with each file's layer position.
+type FileVars = Vec<(usize, Map<String, Value>)>;
+
 /// A group created at run time gets its group_vars/ files.
-fn set_group_files(inv: &mut Inventory, group: &str, files: &[(String, Vec<(usize, Map<String, Value>)>)]) {
+fn set_group_files(inv: &mut Inventory, group: &str, files: &[(String, FileVars)]) {
     if let (Some(g), Some((_, v))) = (inv.groups.get_mut(group), files.iter().find(|(n, _)| n == group)) {
         g.dir_vars = v.clone();
     }
@@ -89,7 +92,7 @@ fn adopt_orphan(inv: &mut Inventory, group: &str) {
 impl Executor {
     /// `group_vars/<name>` or `host_vars/<name>` (`kind`) from each vars directory the inventory
     /// read, as (layer, variables): what Ansible's vars plugin finds for a group or host created at run time.
-    fn dir_vars(&self, kind: &str, name: &str) -> Result<Vec<(usize, Map<String, Value>)>, String> {
+    fn dir_vars(&self, kind: &str, name: &str) -> Result<FileVars, String> {
         let mut out = Vec::new();
         for (layer, dir) in self.vars_dirs.iter().enumerate() {
             if let Some(m) = dir_vars_for(&dir.join(kind), name).map_err(|e| e.to_string())? {
@@ -100,7 +103,7 @@ impl Executor {
     }
 
     /// dir_vars for several groups at once (read before the inventory is locked).
-    fn groups_dir_vars(&self, names: &[String]) -> Result<Vec<(String, Vec<(usize, Map<String, Value>)>)>, String> {
+    fn groups_dir_vars(&self, names: &[String]) -> Result<Vec<(String, FileVars)>, String> {
         names.iter().map(|g| self.dir_vars("group_vars", g).map(|v| (g.clone(), v))).collect()
     }
 

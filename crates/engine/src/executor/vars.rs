@@ -44,11 +44,13 @@ impl Executor {
     /// such as a `delegate_to` address outside the inventory).
     pub fn build_ctx_for(&self, prt: &PlayRt, task: Option<&Task>, slot: &HostSlot, me: Option<usize>) -> Map<String, Value> {
         let role = task.and_then(|t| t.role.as_ref());
-        let mut layers = VarLayers::default();
-        layers.role_defaults = prt.role_defaults.clone();
-        layers.play_vars = prt.play.vars.clone();
-        layers.vars_files = prt.play.vars_files.clone();
-        layers.role_vars = prt.role_vars.clone();
+        let mut layers = VarLayers {
+            role_defaults: prt.role_defaults.clone(),
+            play_vars: prt.play.vars.clone(),
+            vars_files: prt.play.vars_files.clone(),
+            role_vars: prt.role_vars.clone(),
+            ..Default::default()
+        };
         if let Some(r) = role {
             layers.role_defaults.extend(r.defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
             layers.role_vars.extend(r.vars.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -1,9 +1,9 @@
 //! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
 //! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
-mod common;
-mod support;
+#![allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod apply_vm;
 mod bad_input;
+mod common;
 mod library_api;
 mod logic_local;
 mod modules_chroot;
@@ -15,3 +15,4 @@ mod modules_vm;
 mod sshd_features;
 mod sshd_play_control;
 mod sshd_role;
+mod support;

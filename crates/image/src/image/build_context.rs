@@ -1,8 +1,8 @@
 //! One build of one definition, as its stages see it (instead of a dozen loose parameters).
 use super::cache::{Cache, Entry};
 use super::definition::Definition;
-use super::record::BuildRecord;
 use super::options::BuildOptions;
+use super::record::BuildRecord;
 use crate::progress::BuildLog;
 use std::path::{Path, PathBuf};
 

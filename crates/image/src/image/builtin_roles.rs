@@ -2,7 +2,7 @@
 //! definition kept outside this repository builds the same guest setup. A role of the same name on
 //! the role search path wins; otherwise the built-in copy is written under the cache (one directory
 //! per content hash, so a changed role never mixes with an older copy) and used from there.
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -49,9 +49,9 @@ pub fn materialize(cache_root: &Path, name: &str) -> Result<PathBuf> {
     for (p, c) in files {
         let f = tmp.join(name).join(p);
         std::fs::create_dir_all(f.parent().expect("role file has a directory"))?;
-        std::fs::write(&f, c).with_context(|| format!("writing {}", f.display()))?;
+        crate::util::write_atomic(&f, c.as_ref())?;
     }
-    std::fs::write(tmp.join(".complete"), id.as_bytes())?;
+    crate::util::write_atomic(&tmp.join(".complete"), id.as_bytes())?;
     // another build may have written the same content meanwhile: either copy is right
     if std::fs::rename(&tmp, &top).is_err() {
         let _ = std::fs::remove_dir_all(&tmp);

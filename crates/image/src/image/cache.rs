@@ -242,6 +242,7 @@ pub fn compute_key(def: &Definition, base_key: Option<&str>, role_dirs: &[PathBu
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
 

@@ -477,6 +477,7 @@ impl Definition {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {

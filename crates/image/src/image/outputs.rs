@@ -7,8 +7,8 @@
 use super::cache::Entry;
 use super::definition::{Definition, Output};
 use super::glance::{self, GlanceInput};
-use super::record::{BuildRecord, OutputRecord};
 use super::options::BuildOptions;
+use super::record::{BuildRecord, OutputRecord};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use tokio::process::Command;

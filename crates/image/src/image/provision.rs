@@ -125,6 +125,7 @@ pub async fn apply(def: &Definition, g: &Guest, dir: &Path, roles: &[PathBuf], o
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
     #[test]

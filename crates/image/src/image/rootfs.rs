@@ -125,7 +125,7 @@ fn write(root: &Path, rel: &str, content: &str, mode: u32) -> Result<()> {
     if p.is_symlink() {
         std::fs::remove_file(&p)?;
     }
-    std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
+    crate::util::write_atomic(&p, content.as_ref())?;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }
@@ -221,7 +221,7 @@ pub fn customize(def: &Definition, dir: &Path, root_uuid: &str, esp_id: Option<&
     let grub = set_kv(&grub, "GRUB_TIMEOUT", "1");
     let grub = set_kv(&grub, "GRUB_CMDLINE_LINUX_DEFAULT", "\"console=tty0 console=ttyS0,115200n8\"");
     let grub = set_kv(&grub, "GRUB_TERMINAL", "\"console serial\"");
-    std::fs::write(&grub_path, grub)?;
+    crate::util::write_atomic(&grub_path, grub.as_bytes())?;
     Ok(())
 }
 

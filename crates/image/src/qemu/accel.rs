@@ -140,7 +140,7 @@ pub async fn detect() -> ProbeResult {
                 }
             }
             let r = probe_uncached(Duration::from_secs(20)).await;
-            let _ = std::fs::write(&cf, serde_json::to_string(&(r.accel, &r.reason)).unwrap_or_default());
+            let _ = crate::util::write_atomic(&cf, serde_json::to_string(&(r.accel, &r.reason)).unwrap_or_default().as_bytes());
             r
         })
         .await

@@ -1,9 +1,10 @@
 //! The integration tests of this crate: one binary, one module per file (fewer, smaller binaries
 //! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
-mod common;
+#![allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod build_debian;
 mod build_efi;
 mod build_errors;
+mod common;
 mod definitions;
 mod installer_http;
 mod installer_iso;

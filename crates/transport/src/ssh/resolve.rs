@@ -189,6 +189,7 @@ pub(crate) fn resolve(t: &SshTarget) -> Result<Route, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
 

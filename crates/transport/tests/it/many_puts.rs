@@ -50,8 +50,7 @@ async fn put_checked(c: &dyn Connection, dir: &Path, i: usize, len: usize, slow_
             // The remote side reads 4 KiB at a time with pauses, as a guest behind QEMU's
             // user-mode NAT drains the connection in bursts: the SSH window fills up often.
             let script = format!(
-                "python3 -c 'import sys,time\nf=open(sys.argv[1],\"wb\")\nn=0\nwhile True:\n b=sys.stdin.buffer.read1(4096)\n if not b: break\n f.write(b); n+=1\n if n%64==0: time.sleep(0.01)\n' {}",
-                format!("'{p}'")
+                "python3 -c 'import sys,time\nf=open(sys.argv[1],\"wb\")\nn=0\nwhile True:\n b=sys.stdin.buffer.read1(4096)\n if not b: break\n f.write(b); n+=1\n if n%64==0: time.sleep(0.01)\n' '{p}'"
             );
             c.exec(&script, Some(data)).await
         } else {
@@ -134,7 +133,7 @@ async fn pump(mut r: tokio::net::tcp::OwnedReadHalf, mut w: tokio::net::tcp::Own
             break;
         }
         n_reads += 1;
-        if n_reads % 50 == 0 {
+        if n_reads.is_multiple_of(50) {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
