@@ -197,8 +197,10 @@ pub fn learn(path: &Path, name: &str, key: &PublicKey) -> std::io::Result<()> {
     if matches!(check(&[path.to_path_buf()], name, key), Status::Known) {
         return Ok(());
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // like OpenSSH, a directory it has to create (~/.ssh) is private to the user
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     }
     let openssh = key.to_openssh().map_err(|e| std::io::Error::other(e.to_string()))?;
     // to_openssh() is "type base64 [comment]"; drop any comment.
@@ -227,6 +229,17 @@ pub fn fingerprint(key: &PublicKey) -> String {
 #[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
+
+    #[test]
+    fn learning_creates_a_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let kh = home.path().join(".ssh/known_hosts");
+        learn(&kh, "[127.0.0.2]:2222", &key(ED)).unwrap();
+        let mode = std::fs::metadata(home.path().join(".ssh")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "~/.ssh is created 0700, as OpenSSH does");
+        assert!(matches!(check(&[kh], "[127.0.0.2]:2222", &key(ED)), Status::Known));
+    }
 
     const ED: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIEvIkpmim6NE+mXW6KuFdtt3h2t6TFiv/D8Dd4fJBDhx";
     const ED2: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIPRO4BDbFEE6A2/Pa61yw1pJA2TdzNy0LB8RoizAuvUC";

@@ -51,6 +51,18 @@ impl Client {
                 let Some(first) = self.known_hosts.first() else {
                     return self.reject(format!("no known_hosts file configured to verify {name}"));
                 };
+                // accept-new learns hosts that are not known at all: a host known with keys of other
+                // types that now shows a new one is a changed host, as OpenSSH says.
+                if self.policy == HostKeyPolicy::AcceptNew && !others.is_empty() {
+                    let known: Vec<String> = others.iter().map(|o| format!("{} at {}:{}", o.key.algorithm(), o.path.display(), o.line)).collect();
+                    return self.reject(format!(
+                        "host key of {name} not recorded: the server presents {alg} {fp}, but the host is already known with                          other key types ({}); --accept-new-host-keys only records hosts that are not known at all.                          If the new key is right, add it with `ssh-keyscan -t {alg} -p {} {} >> {}`",
+                        known.join(", "),
+                        self.port,
+                        self.host,
+                        first.display()
+                    ));
+                }
                 if self.policy == HostKeyPolicy::AcceptNew {
                     if let Err(e) = known_hosts::learn(first, name, key) {
                         return self.reject(format!("cannot record host key of {name} in {}: {e}", first.display()));

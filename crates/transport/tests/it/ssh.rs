@@ -112,6 +112,21 @@ async fn host_keys_unknown_accept_new_and_changed() {
     // Nothing was appended by the rejected accept-new attempt.
     assert_eq!(std::fs::read_to_string(&fleet.known_hosts).unwrap().lines().count(), 2);
 
+    // Known only with another key type (RSA) while the server shows ed25519: OpenSSH's accept-new
+    // refuses (the host is known, its key changed); so does ours, and records nothing.
+    let rsa = fleet.dir.join("rsa_key");
+    std::process::Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"]).arg(&rsa).status().unwrap();
+    let rsa_pub = std::fs::read_to_string(rsa.with_extension("pub")).unwrap();
+    let rsa_pub: Vec<&str> = rsa_pub.split_whitespace().collect();
+    std::fs::write(&fleet.known_hosts, format!("[{}]:{} {} {}\n", h.address, h.port, rsa_pub[0], rsa_pub[1])).unwrap();
+    t.host_key_policy = HostKeyPolicy::AcceptNew;
+    let err = connect_ssh(&t).await.err().expect("a host known with another key type must be refused by accept-new");
+    let msg = err.to_string();
+    assert!(matches!(err, TransportError::HostKey { .. }), "{msg}");
+    assert!(msg.contains("already known with other key types"), "{msg}");
+    assert!(msg.contains(&format!("{}:1", fleet.known_hosts.display())), "{msg}");
+    assert_eq!(std::fs::read_to_string(&fleet.known_hosts).unwrap().lines().count(), 1, "nothing learned");
+
     // Hashed entries (ssh-keygen -H) are understood.
     std::fs::write(&fleet.known_hosts, fleet.known_hosts_line(h)).unwrap();
     let st = std::process::Command::new("ssh-keygen").arg("-H").arg("-f").arg(&fleet.known_hosts).output().unwrap();
