@@ -1,6 +1,6 @@
 //! copy: content, a controller file, a controller directory tree, or (remote_src) a file on the host put
 //! at a destination; compared by sha256 first and written by the one atomic writer (ops/put.rs).
-use crate::host::file::{gather, GatherOpts, Want};
+use crate::host::file::{gather, GatherOpts, Kind, Want};
 use crate::host::files::gather_many;
 use crate::host::source::{parse_probe, probe_script, Source};
 use crate::ops::attrs::{Attrs, ModeSpec};
@@ -145,7 +145,7 @@ async fn copy_tree(ctx: &ModuleCtx<'_>, a: &Args, local: &Path, contents_only: b
     for ((_, path), mut info) in files.into_iter().zip(infos) {
         let content = std::fs::read(&path).with_context(|| format!("copy: reading {}", path.display()))?;
         let sha = sha256_hex(&content);
-        if ctx.diff && info.exists() && info.sha256.as_deref() != Some(sha.as_str()) {
+        if ctx.diff && info.kind == Kind::File && info.sha256.as_deref() != Some(sha.as_str()) {
             // the old content, for the diff only
             info.content = gather(ctx, &info.path, &GatherOpts { follow, into_dir: None, checksum: true, want: Want::Content }).await?.content;
         }
