@@ -7,7 +7,10 @@ use anyhow::{bail, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// `content` is None when its sha256 is the one the caller has.
-    File { sha256: String, content: Option<Vec<u8>> },
+    File {
+        sha256: String,
+        content: Option<Vec<u8>>,
+    },
     Missing,
     Directory,
     Unreadable(String),

@@ -152,7 +152,16 @@ mod tests {
     use super::*;
     #[test]
     fn insert_replace_remove() {
-        let mut p = Params { begin: "# BEGIN X".into(), end: "# END X".into(), block: "a=1\nb=2".into(), present: true, insertafter: None, insertbefore: None, append_newline: false, prepend_newline: false };
+        let mut p = Params {
+            begin: "# BEGIN X".into(),
+            end: "# END X".into(),
+            block: "a=1\nb=2".into(),
+            present: true,
+            insertafter: None,
+            insertbefore: None,
+            append_newline: false,
+            prepend_newline: false,
+        };
         let once = apply("top\n", &p).0;
         assert_eq!(once, "top\n# BEGIN X\na=1\nb=2\n# END X\n");
         assert_eq!(apply(&once, &p).0, once);

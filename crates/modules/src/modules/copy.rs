@@ -34,7 +34,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     b("unsafe_writes").ignored(),
     b("decrypt").ignored(),
 ])
-.one_of(&[&["src", "content"]])
+// src-or-content is checked in plan, as Ansible's action does at run time (and the old module did)
 .exclusive(&[&["src", "content"]]);
 
 /// The write every copy and template makes, from the common arguments.
@@ -71,7 +71,7 @@ impl Module for Copy {
             };
             return plan_put(ctx, common_put(a, &dest, bytes)?).await;
         }
-        let src = a.req("src")?;
+        let Some(src) = a.str("src")? else { bail!("copy: one of src or content is required") };
         if a.bool("remote_src")? {
             return copy_remote(ctx, a, &src, &dest).await;
         }

@@ -1,5 +1,5 @@
 //! file: state file/directory/link/hard/absent/touch with owner/group/mode (and `recurse` for directories).
-use crate::host::file::{gather_script, CONTENT_MARK, parse_gather, split_content, FileInfo, GatherOpts, Kind, Want};
+use crate::host::file::{gather_script, parse_gather, split_content, FileInfo, GatherOpts, Kind, Want, CONTENT_MARK};
 use crate::module::default_finish;
 use crate::ops::attrs::{plan_attrs, AttrPlan, Attrs, ModeSpec};
 use crate::spec::{b, raw, s, ArgSpec, Def};

@@ -45,7 +45,8 @@ impl Module for Template {
                 bail!("template: only output_encoding 'utf-8' is supported, got '{e}'");
             }
         }
-        let local = find_local(&ctx.search_dirs, "templates", &src).ok_or_else(|| anyhow!("template: could not find src '{src}' (searched templates/ of {:?})", ctx.search_dirs))?;
+        let local =
+            find_local(&ctx.search_dirs, "templates", &src).ok_or_else(|| anyhow!("template: could not find src '{src}' (searched templates/ of {:?})", ctx.search_dirs))?;
         // the error keeps its type: the engine reports a template's file:line
         let rendered = ctx.templater.render_file(&local, ctx.vars).map_err(anyhow::Error::new)?;
         let mut p = common_put(a, &dest, rendered.into_bytes())?;
