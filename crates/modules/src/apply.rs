@@ -39,7 +39,8 @@ async fn run_step(step: &Step, ctx: &ModuleCtx<'_>) -> Result<Outcome> {
             write::Written::ValidateFailed { rc, stderr } => Outcome::ValidateFailed { rc, stderr },
         },
         Step::LocalWrite { path, content } => {
-            mdxconf_config::fs::write_atomic(path, content).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            // not config::fs::write_atomic: its temp file is 0600 and replaces an existing file's mode
+            crate::ops::local_write::write_local(path, content).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
             Outcome::LocalWritten
         }
         Step::Fail(_) => unreachable!("handled before running"),

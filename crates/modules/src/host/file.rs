@@ -5,7 +5,7 @@ use crate::util::{kv, sh, sh_quote, text};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 
-const CONTENT_MARK: &str = "@@MDXCONF-CONTENT@@\n";
+pub(crate) const CONTENT_MARK: &str = "@@MDXCONF-CONTENT@@\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -5,6 +5,16 @@ use crate::module::Module;
 mod ping;
 
 // files
+mod blockinfile;
+mod copy;
+mod fetch;
+mod file;
+mod lineinfile;
+mod replace;
+mod slurp;
+mod stat;
+mod template;
+mod unarchive;
 
 // system
 
@@ -14,6 +24,16 @@ pub static ALL: &[&dyn Module] = &[
     // general
     &ping::Ping,
     // files
+    &file::File,
+    &copy::Copy,
+    &template::Template,
+    &lineinfile::LineInFile,
+    &blockinfile::BlockInFile,
+    &replace::Replace,
+    &stat::Stat,
+    &slurp::Slurp,
+    &fetch::Fetch,
+    &unarchive::Unarchive,
     //
     // system
     //
