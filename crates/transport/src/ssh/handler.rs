@@ -56,7 +56,7 @@ impl Client {
                 if self.policy == HostKeyPolicy::AcceptNew && !others.is_empty() {
                     let known: Vec<String> = others.iter().map(|o| format!("{} at {}:{}", o.key.algorithm(), o.path.display(), o.line)).collect();
                     return self.reject(format!(
-                        "host key of {name} not recorded: the server presents {alg} {fp}, but the host is already known with                          other key types ({}); --accept-new-host-keys only records hosts that are not known at all.                          If the new key is right, add it with `ssh-keyscan -t {alg} -p {} {} >> {}`",
+                        "host key of {name} not recorded: the server presents {alg} {fp}, but the host is already known with other key types ({}); --accept-new-host-keys only records hosts that are not known at all. If the new key is right, add it with `ssh-keyscan -t {alg} -p {} {} >> {}`",
                         known.join(", "),
                         self.port,
                         self.host,
