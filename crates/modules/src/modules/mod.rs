@@ -7,6 +7,16 @@ mod ping;
 // files
 
 // system
+mod command;
+mod group;
+mod hostname;
+mod modprobe;
+mod mount;
+mod service;
+mod setup;
+mod sysctl;
+mod user;
+mod wait_for;
 
 // packages
 
@@ -16,6 +26,19 @@ pub static ALL: &[&dyn Module] = &[
     // files
     //
     // system
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
+    &service::Service,
+    &service::Systemd,
+    &user::UserModule,
+    &group::Group,
+    &mount::Mount,
+    &sysctl::Sysctl,
+    &hostname::Hostname,
+    &modprobe::Modprobe,
+    &setup::Setup,
+    &wait_for::WaitFor,
     //
     // packages
     //
