@@ -31,7 +31,9 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     b("password_lock"),
     // epoch seconds (a float in Ansible); negative: never expires
     raw("expires"),
-]);
+])
+// as Ansible (a bool given as a string other than yes/no is caught in plan)
+.required_if(&[("append", "yes", &["groups"])]);
 
 #[async_trait::async_trait]
 impl Module for UserModule {
@@ -46,6 +48,9 @@ impl Module for UserModule {
         let state = a.req("state")?;
         let group = a.str("group")?;
         let groups: Option<Vec<String>> = if a.get("groups").is_some() { Some(a.list("groups")?) } else { None };
+        if a.bool("append")? && groups.is_none() {
+            bail!("user: append is True but all of the following are missing: groups");
+        }
         let expires = expires_days(a)?;
         let named: Vec<String> = if state == "present" { group.iter().chain(groups.iter().flatten()).cloned().collect() } else { vec![] };
         let out = sh(ctx, &user_script(&name, &named), None).await?;
