@@ -213,6 +213,43 @@ flavour!(Raw, Flavour::Raw, "raw");
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mode_of(m: &dyn Module, args: Value) -> CheckMode {
+        m.check_mode_of(&Args::new(m.name(), m.spec(), args.as_object().unwrap()).unwrap())
+    }
+
+    /// Check mode: without creates/removes the plan cannot predict (the task is skipped), with them it does.
+    #[test]
+    fn check_mode_depends_on_creates_and_removes() {
+        assert_eq!(mode_of(&Command, json!({"_raw_params": "true"})), CheckMode::SkipsChanges);
+        assert_eq!(mode_of(&Command, json!({"_raw_params": "true", "creates": "/x"})), CheckMode::Predicts);
+        assert_eq!(mode_of(&Shell, json!({"cmd": "true", "removes": "/x"})), CheckMode::Predicts);
+        assert_eq!(mode_of(&Shell, json!({"cmd": "true"})), CheckMode::SkipsChanges);
+        assert_eq!(mode_of(&Raw, json!({"_raw_params": "true"})), CheckMode::SkipsChanges);
+    }
+
+    /// The result comes from the Run step's output: rc/stdout/stderr/stdout_lines, end; non-zero rc fails.
+    #[test]
+    fn finish_reports_the_output() {
+        let ran =
+            |rc, so: &str| vec![Outcome::Ran { what: "command failed".into(), out: mdxconf_transport::ExecOutput { rc, stdout: so.as_bytes().to_vec(), stderr: b"e\n".to_vec() } }];
+        let planned = || ModuleResult { msg: WOULD_RUN.into(), ..Default::default() };
+        let r = finish(planned(), &ran(0, "a\nb\n"));
+        assert!(r.changed && !r.failed && r.msg.is_empty());
+        assert_eq!((r.data["rc"].clone(), r.data["stdout"].clone(), r.data["stderr"].clone()), (json!(0), json!("a\nb"), json!("e")));
+        assert_eq!(r.data["stdout_lines"], json!(["a", "b"]));
+        assert!(r.data.contains_key("end"));
+        let r = finish(planned(), &ran(3, ""));
+        assert!(r.failed && r.changed && r.msg == "non-zero return code" && r.data["rc"] == 3);
+        let mut keep = planned();
+        keep.data.insert("strip_empty_ends".into(), false.into());
+        let r = finish(keep, &ran(0, "a\n\n"));
+        assert_eq!(r.data["stdout"], "a\n\n");
+        assert!(!r.data.contains_key("strip_empty_ends"));
+    }
+
     #[test]
     fn glob_words() {
         assert_eq!(super::glob_word("/a b/*.conf"), "/a\\ b/*.conf");

@@ -115,3 +115,16 @@ impl Module for Mount {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn a_failed_mount_after_the_fstab_write_is_a_change() {
+        let bad = Outcome::Ran { what: "Error mounting/unmounting /m".into(), out: mdxconf_transport::ExecOutput { rc: 32, stdout: vec![], stderr: b"no\n".to_vec() } };
+        let r = Mount.finish(ModuleResult { changed: true, ..Default::default() }, &[Outcome::Written { backup: None }, bad.clone()]);
+        assert!(r.failed && r.changed && r.msg == "Error mounting/unmounting /m: no");
+        let r = Mount.finish(ModuleResult { changed: true, ..Default::default() }, &[bad]);
+        assert!(r.failed && !r.changed);
+    }
+}

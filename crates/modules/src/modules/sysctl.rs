@@ -95,3 +95,14 @@ impl Module for Sysctl {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn a_failed_sysctl_keeps_the_change() {
+        let bad = Outcome::Ran { what: "sysctl failed".into(), out: mdxconf_transport::ExecOutput { rc: 255, stdout: vec![], stderr: b"unknown key\n".to_vec() } };
+        let r = Sysctl.finish(ModuleResult { changed: true, ..Default::default() }, &[Outcome::Written { backup: None }, bad]);
+        assert!(r.failed && r.changed && r.msg == "sysctl failed: unknown key");
+    }
+}
