@@ -309,13 +309,16 @@ impl ArgSpec {
                 return Err(err(None, format!("{module}: parameters are required together: {} (missing: {})", g.join(", "), missing.join(", "))));
             }
         }
+        // as in Ansible, a default counts as given here (`state` defaulting to `present` triggers
+        // `required_if: state=present`, and a defaulted argument satisfies it)
+        let defaulted = |name: &str| self.arg(name).and_then(|a| a.default).map(Def::to_value);
         for (key, value, needs) in self.required_if {
-            let Some(v) = self.value_of(args, key) else { continue };
-            if phase == Phase::Parse && is_templated(v) {
+            let Some(v) = self.value_of(args, key).cloned().or_else(|| defaulted(key)) else { continue };
+            if phase == Phase::Parse && is_templated(&v) {
                 continue;
             }
-            if choice_text(v).as_deref() == Some(*value) {
-                let missing: Vec<&str> = needs.iter().copied().filter(|k| !given(k)).collect();
+            if choice_text(&v).as_deref() == Some(*value) {
+                let missing: Vec<&str> = needs.iter().copied().filter(|k| !given(k) && defaulted(k).is_none()).collect();
                 if !missing.is_empty() {
                     return Err(err(None, format!("{module}: {key} is {value} but all of the following are missing: {}", missing.join(", "))));
                 }
@@ -377,6 +380,12 @@ mod tests {
         assert!(check(json!({"src": "a", "content": "b"}), Phase::Run).unwrap_err().msg.contains("mutually exclusive: src|content"));
         assert!(check(json!({"name": "x", "owner": "a"}), Phase::Run).unwrap_err().msg.contains("required together: owner, group (missing: group)"));
         assert!(check(json!({"src": "x", "state": "absent"}), Phase::Run).unwrap_err().msg.contains("state is absent but all of the following are missing: name"));
+        // a default triggers required_if, as in Ansible
+        const DEF: ArgSpec = ArgSpec::new(&[s("state").default(Def::Str("present")), s("value"), s("mode").default(Def::Str("x"))])
+            .required_if(&[("state", "present", &["value"]), ("state", "absent", &["mode"])]);
+        assert!(DEF.check("m", json!({}).as_object().unwrap(), Phase::Run).unwrap_err().msg.contains("state is present but all of the following are missing: value"));
+        assert!(DEF.check("m", json!({"state": "absent"}).as_object().unwrap(), Phase::Run).is_ok());
+        assert!(DEF.check("m", json!({"value": 1}).as_object().unwrap(), Phase::Run).is_ok());
         assert!(check(json!({"name": "x", "pkg": "y"}), Phase::Run).unwrap_err().msg.contains("same argument"));
         assert!(check(json!({"name": "x", "groups": "a,b"}), Phase::Run).is_ok());
         assert!(check(json!({"name": "x", "groups": {"a": 1}}), Phase::Run).unwrap_err().msg.contains("type list"));

@@ -17,6 +17,16 @@ mod template;
 mod unarchive;
 
 // system
+mod command;
+mod group;
+mod hostname;
+mod modprobe;
+mod mount;
+mod service;
+mod setup;
+mod sysctl;
+mod user;
+mod wait_for;
 
 // packages
 
@@ -36,6 +46,19 @@ pub static ALL: &[&dyn Module] = &[
     &unarchive::Unarchive,
     //
     // system
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
+    &service::Service,
+    &service::Systemd,
+    &user::UserModule,
+    &group::Group,
+    &mount::Mount,
+    &sysctl::Sysctl,
+    &hostname::Hostname,
+    &modprobe::Modprobe,
+    &setup::Setup,
+    &wait_for::WaitFor,
     //
     // packages
     //

@@ -79,30 +79,37 @@ pub async fn plan_edit(ctx: &ModuleCtx<'_>, module: &str, o: EditOpts, f: impl F
 /// lines (`#`, `;`) are kept as they are. `sep` is how a new line is written (`=` for sysctl).
 pub fn set_keyed_line(text: &str, key: &str, value: Option<&str>, sep: &str, key_of: impl Fn(&str) -> Option<(&str, &str)>) -> String {
     let norm = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ours = |t: &str| !t.starts_with('#') && !t.starts_with(';') && key_of(t).is_some_and(|(k, _)| k == key);
+    let same = |t: &str| value.is_some_and(|v| key_of(t).is_some_and(|(_, cur)| norm(cur) == norm(v)));
+    set_record_line(text, ours, value.map(|v| format!("{key}{sep}{v}")).as_deref(), same)
+}
+
+/// The general record edit (fstab entries, keyed lines): among the lines `ours` claims (it gets the trimmed
+/// line and decides about comments itself), the first stays when `same` says it already is the record,
+/// else it becomes `line`; later ones are dropped; `None` removes them all; a missing record is appended.
+pub fn set_record_line(text: &str, ours: impl Fn(&str) -> bool, line: Option<&str>, same: impl Fn(&str) -> bool) -> String {
     let mut out = String::new();
     let mut done = false;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        let live = !t.starts_with('#') && !t.starts_with(';');
-        match key_of(t).filter(|(k, _)| live && *k == key) {
-            Some((_, cur)) => {
-                if let (Some(v), false) = (value, done) {
-                    if norm(cur) == norm(v) {
-                        out.push_str(line);
-                    } else {
-                        out.push_str(&format!("{key}{sep}{v}\n"));
-                    }
-                    done = true;
-                }
+    for l in text.split_inclusive('\n') {
+        let t = l.trim();
+        if !ours(t) {
+            out.push_str(l);
+            continue;
+        }
+        if let (Some(want), false) = (line, done) {
+            if same(t) {
+                out.push_str(l);
+            } else {
+                out.push_str(&format!("{want}\n"));
             }
-            None => out.push_str(line),
+            done = true;
         }
     }
-    if let (Some(v), false) = (value, done) {
+    if let (Some(want), false) = (line, done) {
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str(&format!("{key}{sep}{v}\n"));
+        out.push_str(&format!("{want}\n"));
     }
     out
 }
