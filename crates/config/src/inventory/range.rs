@@ -28,6 +28,9 @@ pub fn split_port(pattern: &str) -> Result<(String, Option<u16>), String> {
             _ => {}
         }
     }
+    if !colons.is_empty() && pattern.ends_with(':') {
+        return Err(format!("invalid host pattern '{pattern}': ending in ':' is not allowed, this character is reserved to provide a port"));
+    }
     match colons.as_slice() {
         [] => Ok((pattern.to_string(), None)),
         [i] => {
@@ -38,9 +41,14 @@ pub fn split_port(pattern: &str) -> Result<(String, Option<u16>), String> {
             let p = port.parse::<u16>().map_err(|_| format!("invalid port '{port}' in host pattern '{pattern}'"))?;
             Ok((pattern[..*i].to_string(), Some(p)))
         }
-        _ => Ok((pattern.to_string(), None)), // IPv6 address
+        // an IPv6 address (ranges allowed in it); anything else with several colons is no host
+        _ if pattern.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.' | '[' | ']')) => Ok((pattern.to_string(), None)),
+        _ => Err(format!("invalid host pattern '{pattern}': use host:port, or an IPv6 address")),
     }
 }
+
+/// A range larger than this is refused: it would only exhaust memory (Ansible would try).
+const MAX_RANGE_HOSTS: u128 = 1_000_000;
 
 /// Expand every `[a:b]` / `[a:b:step]` range in a host name.
 pub fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
@@ -61,18 +69,23 @@ pub fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
     }
     let beg = if beg.is_empty() { "0" } else { beg };
     let mut items = Vec::new();
-    if beg.chars().all(|c| c.is_ascii_digit()) && end.chars().all(|c| c.is_ascii_digit()) && !end.is_empty() {
-        let (b, e) = (beg.parse::<u64>().unwrap(), end.parse::<u64>().map_err(|_| format!("bad range end in '{pattern}'"))?);
-        if b > e {
-            return Err(format!("range start is after range end in '{pattern}'"));
-        }
-        // a leading zero pads every item to the width of the start, as Ansible
+    if end.is_empty() {
+        return Err(format!("host range '{pattern}' must specify an end value"));
+    }
+    if beg.chars().all(|c| c.is_ascii_digit()) && end.chars().all(|c| c.is_ascii_digit()) {
+        let too_big = || format!("host range '{pattern}': a bound has more than 38 digits");
+        let (b, e) = (beg.parse::<u128>().map_err(|_| too_big())?, end.parse::<u128>().map_err(|_| too_big())?);
+        // a leading zero pads every item to the width of the start, as Ansible (which wants equal widths)
         let width = if beg.len() > 1 && beg.starts_with('0') { beg.len() } else { 0 };
-        let mut i = b;
-        while i <= e {
-            items.push(format!("{i:0width$}"));
-            i += step as u64;
+        if width > 0 && end.len() != width {
+            return Err(format!("host range '{pattern}' must specify equal-length begin and end formats"));
         }
+        // begin > end is an empty range, as Python's range(); a huge one is refused, not allocated
+        let count = if b > e { 0 } else { (e - b) / step as u128 + 1 };
+        if count > MAX_RANGE_HOSTS {
+            return Err(format!("host range '{pattern}' expands to {count} hosts; at most {MAX_RANGE_HOSTS} per range"));
+        }
+        items.extend((0..count).map(|k| format!("{:0width$}", b + k * step as u128)));
     } else if beg.len() == 1 && end.len() == 1 && beg.chars().all(|c| c.is_ascii_alphabetic()) && end.chars().all(|c| c.is_ascii_alphabetic()) {
         let (b, e) = (beg.as_bytes()[0], end.as_bytes()[0]);
         if b > e {
@@ -89,4 +102,32 @@ pub fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn bounds_that_overflowed_or_never_ended() {
+        // used to panic on u64 overflow; Python's range() is empty when begin > end
+        assert_eq!(expand_host_range("h[99999999999999999999:1]").unwrap(), Vec::<String>::new());
+        // used to wrap around at u64::MAX and allocate without end
+        assert_eq!(expand_host_range("h[18446744073709551615:18446744073709551615]").unwrap(), vec!["h18446744073709551615"]);
+        assert!(expand_host_range("h[0:99999999999]").unwrap_err().contains("at most"));
+        assert!(expand_host_range("h[1:999999999999999999999999999999999999999999]").unwrap_err().contains("38 digits"));
+        assert!(expand_host_range("h[01:100]").unwrap_err().contains("equal-length"));
+        assert!(expand_host_range("h[1:]").unwrap_err().contains("end value"));
+        assert_eq!(expand_host_range("h[08:10]").unwrap(), vec!["h08", "h09", "h10"]);
+    }
+
+    #[test]
+    fn a_trailing_colon_is_no_port() {
+        assert!(split_port("node-[a:c]:222:").unwrap_err().contains("ending in ':'"));
+        assert!(split_port("host:").unwrap_err().contains("ending in ':'"));
+        assert!(split_port("web:x:22").is_err());
+        assert_eq!(split_port("fe80::1").unwrap(), ("fe80::1".to_string(), None));
+        assert_eq!(split_port("2001:db8::[1:3]").unwrap(), ("2001:db8::[1:3]".to_string(), None));
+        assert_eq!(split_port("node-[a:c]:222").unwrap(), ("node-[a:c]".to_string(), Some(222)));
+    }
 }

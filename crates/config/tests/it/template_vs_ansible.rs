@@ -79,7 +79,7 @@ fn ansible_render(templates: &[&str]) -> Vec<Value> {
 }
 
 fn ansible_run(input: Value) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible_render.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/ansible_render.py");
     let mut child = Command::new("/usr/bin/python3")
         .arg(script)
         .env("ANSIBLE_DEPRECATION_WARNINGS", "false")

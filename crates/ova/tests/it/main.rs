@@ -4,6 +4,5 @@
 mod common;
 mod ovf_schema;
 mod roundtrip;
-mod support;
 mod verify_and_atomic;
 mod virt_v2v;

@@ -10,7 +10,7 @@ use std::process::Command;
 #[test]
 fn virt_v2v_accepts_ova_of_a_debian_guest() {
     // Builds (or reuses from /var/tmp/mdxconf-test-cache) a Debian 12 raw disk with mmdebstrap.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/debian_guest.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/debian_guest.sh");
     let image = run(Command::new("bash").arg(&script));
     // The path is the script's last line of output (tools it runs may print progress on stdout too).
     let image = Path::new(image.lines().last().unwrap_or("").trim());
