@@ -2,4 +2,5 @@
 pub mod attrs;
 pub mod edit;
 pub mod put;
+pub mod transaction;
 pub mod write;
