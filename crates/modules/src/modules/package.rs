@@ -77,3 +77,34 @@ impl Module for Package {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::registry::lookup;
+    use crate::spec::Phase;
+    use serde_json::json;
+
+    fn check(module: &str, v: serde_json::Value) -> Result<(), String> {
+        lookup(module).unwrap().check(v.as_object().unwrap(), Phase::Parse).map_err(|e| e.msg)
+    }
+
+    /// What the loader sees before any host: package's backend arguments and the refused ones.
+    #[test]
+    fn parse_time_rules() {
+        assert!(check("package", json!({"name": "x", "install_recommends": false})).is_ok());
+        assert!(check("package", json!({"name": "x", "enablerepo": "{{ repo }}"})).is_ok());
+        assert!(check("package", json!({"name": "x", "state": "{{ s }}"})).is_ok());
+        assert!(check("package", json!({"name": "x", "bogus": 1})).unwrap_err().contains("package: unsupported argument 'bogus'"));
+        assert!(check("package", json!({"name": "x", "use": "apt", "enablerepo": "e"})).unwrap_err().contains("'enablerepo'"));
+        assert!(check("ansible.builtin.package", json!({"name": "x", "use": "dnf", "enablerepo": "e"})).is_ok());
+        assert!(check("apt", json!({"deb": "/x.deb"})).unwrap_err().contains("deb (a .deb file) is not supported"));
+        assert!(check("apt", json!({"name": "x", "state": "{{ s }}"})).is_ok());
+        assert!(check("apt_get", json!({"name": "x", "state": "build-dep"})).unwrap_err().contains("state=build-dep is not supported"));
+        assert!(check("yum", json!({"name": "x", "lock_timeout": 30})).is_ok());
+        assert!(check("pip", json!({"name": "x", "editable": "yes"})).unwrap_err().contains("editable"));
+        assert!(check("apt_key", json!({"url": "https://x/k.asc"})).unwrap_err().contains("network access"));
+        assert!(check("alternatives", json!({"name": "x", "path": "/x", "family": "f"})).unwrap_err().contains("family"));
+        assert!(check("package_facts", json!({"manager": ["apt", "pacman"]})).unwrap_err().contains("'pacman'"));
+        assert!(check("apt_repository", json!({"repo": "deb http://x y z", "codename": "jammy"})).is_ok());
+    }
+}
