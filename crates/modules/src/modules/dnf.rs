@@ -28,6 +28,18 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     s("installroot"),
     s("conf_file"),
     s("releasever"),
+    // dnf's own options, passed through
+    l("exclude"),
+    b("skip_broken"),
+    b("cacheonly"),
+    s("disable_excludes"),
+    l("enable_plugin"),
+    l("disable_plugin"),
+    b("sslverify").default(Def::Bool(true)),
+    b("update_only"),
+    // no downloads by the module itself; repoquery is part of dnf
+    b("validate_certs").ignored(),
+    b("install_repoquery").ignored(),
 ]);
 
 /// The `what` of the transaction step (and its failure message).
@@ -80,10 +92,21 @@ fn dnf_options(a: &Args) -> Result<String> {
     if let Some(w) = a.opt_bool("install_weak_deps")? {
         opts += &format!(" --setopt=install_weak_deps={}", if w { "True" } else { "False" });
     }
-    for (k, o) in [("allowerasing", " --allowerasing"), ("nobest", " --nobest"), ("update_cache", " --refresh")] {
+    for (k, o) in [("allowerasing", " --allowerasing"), ("nobest", " --nobest"), ("update_cache", " --refresh"), ("skip_broken", " --skip-broken"), ("cacheonly", " --cacheonly")] {
         if a.bool(k)? {
             opts += o;
         }
+    }
+    for (k, o) in [("exclude", "--exclude"), ("enable_plugin", "--enableplugin"), ("disable_plugin", "--disableplugin")] {
+        for v in a.list(k)? {
+            opts += &format!(" {o}={}", q(&v));
+        }
+    }
+    if let Some(d) = a.str("disable_excludes")? {
+        opts += &format!(" --disableexcludes={}", q(&d));
+    }
+    if !a.bool("sslverify")? {
+        opts += " --setopt=sslverify=False";
     }
     Ok(opts)
 }
@@ -113,6 +136,7 @@ pub(crate) async fn plan_dnf(a: &Args, ctx: &ModuleCtx<'_>) -> Result<Plan> {
         bail!("dnf: name is required");
     }
     let all = names == ["*"];
+    let update_only = a.bool("update_only")?;
     if all && state != "latest" {
         bail!("dnf: name '*' is only meaningful with state: latest (upgrade everything)");
     }
@@ -141,6 +165,8 @@ pub(crate) async fn plan_dnf(a: &Args, ctx: &ModuleCtx<'_>) -> Result<Plan> {
         let have = st.installed.get(n).map(String::as_str).or(all.then_some("installed"));
         let list = match (state, have) {
             ("absent", Some(_)) => &mut remove,
+            // update_only: latest upgrades what is installed and installs nothing new
+            ("latest", None) if update_only => continue,
             ("present" | "latest", None) => &mut install,
             ("latest", Some(_)) if st.outdated.contains_key(n) => &mut upgrade,
             _ => continue,
