@@ -266,6 +266,17 @@ pub(crate) async fn plan_apt(a: &Args, ctx: &ModuleCtx<'_>) -> Result<Option<Pla
 
 #[cfg(test)]
 mod tests {
+    use crate::plan::{ModuleResult, Outcome};
+    use mdxconf_transport::ExecOutput;
+
+    #[test]
+    fn finish_reads_the_summary() {
+        let out = |s: &str| Outcome::Ran { what: super::TXN.into(), out: ExecOutput { rc: 0, stdout: s.into(), stderr: vec![] } };
+        // latest after a pending update: apt-get upgraded what the plan could not see
+        assert!(super::finish_apt(ModuleResult::default(), &[out("1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")]).changed);
+        assert!(!super::finish_apt(ModuleResult::default(), &[out("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")]).changed);
+    }
+
     #[test]
     fn summary() {
         assert!(!super::summary_changed("0 upgraded, 0 newly installed, 0 to remove and 3 not upgraded.\n"));
