@@ -77,6 +77,37 @@ pub fn parse_apt(out: &str) -> AptState {
     AptState { has_apt: kv.get("mgr").map(String::as_str) == Some("apt"), now: num("now"), stamp: num("stamp"), lists: kv.contains_key("lists"), pkgs }
 }
 
+/// A .deb file on the host and the installed state of the package it holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DebFile {
+    pub exists: bool,
+    pub has_apt: bool,
+    pub name: String,
+    pub version: String,
+    /// the installed version of that package, if installed
+    pub installed: Option<String>,
+}
+
+/// What `file` (a .deb on the host) holds, and whether that version is installed.
+pub fn deb_file_script(file: &str) -> String {
+    format!(
+        "if ! command -v dpkg-query >/dev/null 2>&1; then echo mgr=none; exit 0; fi\necho mgr=apt\nf={}\n[ -f \"$f\" ] || exit 0\necho exists=1\n\
+         n=$(dpkg-deb -f \"$f\" Package) || exit 0\nprintf 'name=%s\\nversion=%s\\n' \"$n\" \"$(dpkg-deb -f \"$f\" Version)\"\n\
+         dpkg-query -W -f='P\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' \"$n\" 2>/dev/null\ntrue\n",
+        sh_quote(file)
+    )
+}
+
+pub fn parse_deb_file(out: &str) -> DebFile {
+    let kv = kv(out);
+    let installed = out.lines().find_map(|l| match l.split('\t').collect::<Vec<_>>().as_slice() {
+        ["P", st, v] if st.starts_with("ii") || st.starts_with("hi") => Some(v.to_string()),
+        _ => None,
+    });
+    let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
+    DebFile { exists: kv.contains_key("exists"), has_apt: get("mgr") == "apt", name: get("name"), version: get("version"), installed }
+}
+
 /// Marks the rpm probe's lines: installed packages, then (for `latest`) check-update's answer.
 const INSTALLED: &str = "P\t";
 const UPDATES: &str = "@@MDXCONF-UPDATES@@";
@@ -189,6 +220,14 @@ mod tests {
         assert_eq!(g.pkgs["nope"].candidate, None);
         assert!(!parse_apt("mgr=none\n").has_apt);
         assert_eq!(split_apt_spec("hello=2.*"), ("hello", Some("2.*")));
+    }
+
+    #[test]
+    fn deb_file() {
+        let d = parse_deb_file("mgr=apt\nexists=1\nname=mdxtest\nversion=1.0\nP\tii \t0.9\n");
+        assert_eq!(d, DebFile { exists: true, has_apt: true, name: "mdxtest".into(), version: "1.0".into(), installed: Some("0.9".into()) });
+        assert_eq!(parse_deb_file("mgr=apt\nexists=1\nname=x\nversion=1\nP\tun \t\n").installed, None);
+        assert!(!parse_deb_file("mgr=apt\n").exists);
     }
 
     #[test]

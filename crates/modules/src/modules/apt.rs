@@ -1,7 +1,7 @@
 //! apt (alias apt_get; and `package` on Debian/Ubuntu): installed state from dpkg-query in one exec, then at
 //! most one apt-get call for every change. Installs and removals are simulated (`apt-get -s`) while planning,
 //! so check mode fails exactly when the real run would.
-use crate::host::packages::{apt_script, parse_apt, split_apt_spec, AptState};
+use crate::host::packages::{apt_script, deb_file_script, parse_apt, parse_deb_file, split_apt_spec, AptState};
 use crate::ops::transaction::finish_transaction;
 use crate::spec::{b, i, is_templated, l, s, ArgSpec, Def, Phase, SpecError};
 use crate::util::{failed_exec, sh, sh_quote as q, state_diff, text};
@@ -39,7 +39,8 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     i("update_cache_retries").ignored(),
     i("update_cache_retry_max_delay").ignored(),
 ])
-.one_of(&[&["name", "update_cache", "upgrade", "autoremove", "autoclean", "clean", "deb"]]);
+.one_of(&[&["name", "update_cache", "upgrade", "autoremove", "autoclean", "clean", "deb"]])
+.exclusive(&[&["deb", "name", "upgrade"]]);
 
 const FRONT: &str = "DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a";
 /// The `what` of the install/remove/upgrade step (and its failure message).
@@ -53,8 +54,8 @@ pub(crate) fn rules(args: &Map<String, Value>, phase: Phase) -> Result<(), SpecE
             return refuse("state", &format!("apt: state={st} is not supported"));
         }
     }
-    if SPEC.value_of(args, "deb").is_some() {
-        return refuse("deb", "apt: deb (a .deb file) is not supported: copy the file and install it with `command: dpkg -i ...`");
+    if SPEC.value_of(args, "deb").and_then(Value::as_str).is_some_and(|d| d.contains("://")) {
+        return refuse("deb", "apt: deb must be a file on the host: mdxconf does not download (copy the .deb first)");
     }
     if SPEC.value_of(args, "policy_rc_d").is_some() {
         return refuse("policy_rc_d", "apt: policy_rc_d is not supported");
@@ -159,7 +160,12 @@ pub(crate) async fn plan_apt(a: &Args, ctx: &ModuleCtx<'_>) -> Result<Option<Pla
     let lock = a.int("lock_timeout")?.unwrap_or(60);
     let opts = apt_options(a, lock)?;
 
-    let out = sh(ctx, &apt_script(&names, state == "latest"), None).await?;
+    let deb = a.str("deb")?;
+    let mut script = apt_script(&names, state == "latest");
+    if let Some(f) = &deb {
+        script += &deb_file_script(f);
+    }
+    let out = sh(ctx, &script, None).await?;
     let g: AptState = parse_apt(&text(&out.stdout));
     if !g.has_apt {
         return Ok(None);
@@ -177,6 +183,23 @@ pub(crate) async fn plan_apt(a: &Args, ctx: &ModuleCtx<'_>) -> Result<Option<Pla
 
     let (mut install, mut remove) = (vec![], vec![]);
     let (mut before, mut after) = (String::new(), String::new());
+    if let Some(f) = &deb {
+        let d = parse_deb_file(&text(&out.stdout));
+        if !d.exists {
+            // it may come from an earlier task check mode did not run: predicted, and a real run fails
+            r.diff.push(state_diff("packages", "", format!("{f}: installed\n")));
+            return Ok(Some(Plan::change(r, vec![Step::Fail(format!("apt: deb file {f} does not exist on the host"))])));
+        }
+        if d.name.is_empty() {
+            return Ok(Some(Plan::failed(format!("apt: {f} is not a .deb package"))));
+        }
+        if d.installed.as_deref() != Some(d.version.as_str()) {
+            // apt-get installs a file (with its dependencies) when the argument is a path
+            install.push(if f.contains('/') { f.clone() } else { format!("./{f}") });
+            before += &format!("{}: {}\n", d.name, d.installed.as_deref().unwrap_or("absent"));
+            after += &format!("{}: {}\n", d.name, d.version);
+        }
+    }
     for n in &names {
         let (bare, ver) = split_apt_spec(n);
         let key = bare.split(':').next().unwrap_or(bare);

@@ -97,7 +97,8 @@ mod tests {
         assert!(check("package", json!({"name": "x", "bogus": 1})).unwrap_err().contains("package: unsupported argument 'bogus'"));
         assert!(check("package", json!({"name": "x", "use": "apt", "enablerepo": "e"})).unwrap_err().contains("'enablerepo'"));
         assert!(check("ansible.builtin.package", json!({"name": "x", "use": "dnf", "enablerepo": "e"})).is_ok());
-        assert!(check("apt", json!({"deb": "/x.deb"})).unwrap_err().contains("deb (a .deb file) is not supported"));
+        assert!(check("apt", json!({"deb": "http://x/x.deb"})).unwrap_err().contains("deb must be a file on the host"));
+        assert!(check("apt", json!({"deb": "/x.deb"})).is_ok());
         assert!(check("apt", json!({"name": "x", "state": "{{ s }}"})).is_ok());
         assert!(check("apt_get", json!({"name": "x", "state": "build-dep"})).unwrap_err().contains("state=build-dep is not supported"));
         assert!(check("yum", json!({"name": "x", "lock_timeout": 30})).is_ok());
