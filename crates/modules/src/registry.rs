@@ -140,8 +140,15 @@ pub fn canonical_name(key: &str) -> Option<&'static str> {
 }
 
 /// Rules a spec cannot say.
-fn extra_rules(module: &str, args: &Map<String, Value>, _phase: Phase) -> Result<(), SpecError> {
+fn extra_rules(module: &str, args: &Map<String, Value>, phase: Phase) -> Result<(), SpecError> {
     match module {
+        // packages: `package` checks its arguments against its backend's spec; refused arguments
+        "package" => modules::package::rules(args, phase),
+        "apt" => modules::apt::rules(args, phase),
+        "pip" => modules::pip::rules(args, phase),
+        "apt_key" => modules::apt_key::rules(args, phase),
+        "alternatives" => modules::alternatives::rules(args, phase),
+        "package_facts" => modules::package_facts::rules(args, phase),
         "set_fact" if args.keys().all(|k| k == "cacheable") => Err(SpecError { key: None, msg: "set_fact needs at least one variable".into() }),
         "pause" if args.contains_key("prompt") => Err(SpecError { key: Some("prompt".into()), msg: "pause: interactive `prompt` is not supported".into() }),
         _ => Ok(()),

@@ -4,7 +4,6 @@
 mod inventory;
 mod inventory_vs_ansible;
 mod repo_files_parse;
-mod support;
 mod template_filters;
 mod template_render;
 mod template_vs_ansible;

@@ -29,6 +29,16 @@ mod user;
 mod wait_for;
 
 // packages
+pub(crate) mod alternatives;
+pub(crate) mod apt;
+pub(crate) mod apt_key;
+mod apt_repository;
+mod deb822_repository;
+mod debconf;
+mod dnf;
+pub(crate) mod package;
+pub(crate) mod package_facts;
+pub(crate) mod pip;
 
 pub static ALL: &[&dyn Module] = &[
     // general
@@ -61,5 +71,14 @@ pub static ALL: &[&dyn Module] = &[
     &wait_for::WaitFor,
     //
     // packages
-    //
+    &apt::Apt,
+    &dnf::Dnf,
+    &package::Package,
+    &package_facts::PackageFacts,
+    &pip::Pip,
+    &apt_repository::AptRepository,
+    &deb822_repository::Deb822Repository,
+    &apt_key::AptKey,
+    &debconf::Debconf,
+    &alternatives::Alternatives,
 ];

@@ -4,4 +4,5 @@ pub mod edit;
 pub mod local_src;
 pub mod local_write;
 pub mod put;
+pub mod transaction;
 pub mod write;
