@@ -18,6 +18,8 @@ mod backslash;
 mod errors;
 mod filters;
 mod format;
+mod guard;
+pub use guard::no_panic;
 mod lookup;
 mod tests;
 
@@ -97,7 +99,8 @@ impl Templater {
 
     fn render_string_value(&self, s: &str, ctx: &minijinja::Value, origin: &Origin) -> Result<Value, ConfigError> {
         if let Some(expr) = single_expression(s) {
-            if self.env.compile_expression(&backslash::escape_expr(expr)).is_ok() {
+            let escaped = backslash::escape_expr(expr);
+            if guard::no_panic(expr, || self.env.compile_expression(&escaped).map(|_| ())).is_ok() {
                 let at = shifted(origin, s, expr);
                 let v = self.eval_in(expr, ctx).map_err(|e| errors::in_string(&e, expr, ctx, &at))?;
                 if v.is_undefined() {
@@ -219,9 +222,9 @@ impl Templater {
     /// Run with the strict environment; if it failed on `undefined.attr` guarded by
     /// `is defined` / `| default`, run again in Chainable mode (Ansible's behaviour there).
     fn with_retry<T>(&self, src: &str, f: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>) -> Result<T, minijinja::Error> {
-        match f(&self.env) {
+        match guard::no_panic(src, || f(&self.env)) {
             // if the retry fails too, its error is about the next real problem: report that one
-            Err(e) if errors::guarded_undefined(&e, src) => f(&self.chain_env),
+            Err(e) if errors::guarded_undefined(&e, src) => guard::no_panic(src, || f(&self.chain_env)),
             other => other,
         }
     }

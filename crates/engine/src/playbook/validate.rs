@@ -3,6 +3,7 @@
 use super::paths::resolve_rel;
 use super::{err_at, LoadCtx};
 use mdxconf_config::error::ConfigError;
+use mdxconf_config::template::no_panic;
 use mdxconf_config::yaml::{Node, NodeKind, Origin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -89,8 +90,8 @@ fn syntax_msg(e: &minijinja::Error) -> String {
 
 pub fn check_template_str(s: &str, origin: &Origin) -> Result<(), ConfigError> {
     let env = syntax_env();
-    match env.template_from_str(s) {
-        Ok(_) => Ok(()),
+    match no_panic(s, || env.template_from_str(s).map(|_| ())) {
+        Ok(()) => Ok(()),
         Err(e) => {
             let (l, c) = locate(&e, s, origin);
             Err(ConfigError::at(&origin.file, l, c, syntax_msg(&e)))
@@ -98,15 +99,16 @@ pub fn check_template_str(s: &str, origin: &Origin) -> Result<(), ConfigError> {
     }
 }
 
-/// A condition: a bare expression, or (tolerated, like Ansible) one wrapped in `{{ }}`.
+/// A condition: a bare expression, or (tolerated, like Ansible) text with `{{ }}` that renders to one.
 pub fn check_expr(s: &str, origin: &Origin) -> Result<(), ConfigError> {
     let t = s.trim();
-    if t.starts_with("{{") && t.ends_with("}}") {
+    // `"{{ a }} == 1"`: Ansible templates the text first and evaluates the result, so it is a template
+    if mdxconf_config::template::has_jinja(t) {
         return check_template_str(s, origin);
     }
     let env = syntax_env();
-    match env.compile_expression(t) {
-        Ok(_) => Ok(()),
+    match no_panic(t, || env.compile_expression(t).map(|_| ())) {
+        Ok(()) => Ok(()),
         Err(e) => {
             let (l, c) = locate(&e, t, origin);
             Err(ConfigError::at(&origin.file, l, c, format!("in condition `{t}`: {}", syntax_msg(&e))))
@@ -138,8 +140,8 @@ pub fn check_template_dir(dir: &Path, ctx: &LoadCtx) -> Result<(), ConfigError> 
 pub fn check_template_file(p: &Path) -> Result<(), ConfigError> {
     let Ok(text) = std::fs::read_to_string(p) else { return Ok(()) }; // binary files are not templates
     let env = syntax_env();
-    match env.template_from_str(&text) {
-        Ok(_) => Ok(()),
+    match no_panic(&text, || env.template_from_str(&text).map(|_| ())) {
+        Ok(()) => Ok(()),
         Err(e) => {
             let (l, c) = locate(&e, &text, &Origin::new(p, 1, 1));
             Err(ConfigError::at(p, l, c, syntax_msg(&e)))

@@ -344,6 +344,44 @@ fn strict_undefined_variable_fails_with_location() {
     assert!(!p.host_dir("h1").join("never").exists() && !p.host_dir("h1").join("after").exists());
 }
 
+/// Issue 16.6: text that makes minijinja's lexer panic (`a }} b`), written in the playbook or coming
+/// from a host at run time, fails that task on that host; the run goes on to its recap.
+#[test]
+fn unparsable_expressions_fail_the_task_not_the_run() {
+    let p = Project::local(&["h1"]);
+    p.write(
+        "site.yml",
+        &pb(r#"
+    - name: from the host
+      command: "echo 'a }} b'"
+      register: out
+    - name: evaluated at run time
+      command: "true"
+      when: "{{ out.stdout }} == 'x'"
+      ignore_errors: true
+    - name: still running
+      copy: {content: x, dest: "{{ dir }}/after"}
+"#),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "no panic message on the terminal: {err}");
+    for task in ["evaluated at run time"] {
+        let r = doc["results"].as_array().unwrap().iter().find(|r| r["task"] == task).unwrap();
+        assert_eq!(r["status"], "failed", "{task}: {r}");
+        assert!(r["msg"].as_str().unwrap().contains("cannot be parsed"), "{task}: {r}");
+    }
+    assert!(p.host_dir("h1").join("after").exists());
+    assert_eq!(recap_total(&doc, "failed"), 0, "ignored failures");
+
+    // written in the playbook: refused at load time with its location, nothing runs
+    p.write("bad.yml", &pb("    - name: written in the playbook\n      command: \"true\"\n      when: \"a }} b\"\n"));
+    let (code, out, err) = p.cli("bad.yml", &[]);
+    assert_ne!(code, 0);
+    assert!(!err.contains("panicked") && !out.contains("panicked"), "{err}");
+    assert!(err.contains("bad.yml:") && err.contains("cannot be parsed"), "{err}");
+}
+
 #[test]
 fn free_strategy_and_forks_one() {
     let p = Project::local(&["h1", "h2", "h3"]);
