@@ -22,7 +22,9 @@ impl BuildLog {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        // the log can hold answer files: the owner's only
+        let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
         Ok(BuildLog { path: path.into(), file: Mutex::new(file), start: Instant::now(), durations: Mutex::new(vec![]), quiet, current: Mutex::new(None) })
     }
 

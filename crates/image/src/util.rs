@@ -9,6 +9,14 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     mdxconf_config::fs::write_atomic(path, content).with_context(|| format!("writing {}", path.display()))
 }
 
+/// A directory only its owner can enter (the build cache: logs can hold answer files and passwords),
+/// created with its parents if missing and tightened if it exists.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut h = Sha256::new();

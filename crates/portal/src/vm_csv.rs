@@ -36,6 +36,18 @@ pub fn read_vm_csv(path: &Path, enable_linklocal: bool) -> Result<Vec<Vm>, Confi
     parse_vm_csv(path, &text, enable_linklocal)
 }
 
+/// Why `name` is no safe host name (letters, digits, `-`, `_`, `.`; 1-253 characters; not starting
+/// with `-` or `.`), None if it is one.
+fn invalid_host_name(name: &str) -> Option<String> {
+    if name.len() > 253 {
+        return Some("longer than 253 characters".into());
+    }
+    if name.starts_with(['-', '.']) {
+        return Some("it starts with '-' or '.'".into());
+    }
+    name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).map(|c| format!("'{}' is not allowed (letters, digits, '-', '_', '.')", c.escape_default()))
+}
+
 /// Parse portal CSV text (`path` is only used in error messages).
 pub fn parse_vm_csv(path: &Path, text: &str, enable_linklocal: bool) -> Result<Vec<Vm>, ConfigError> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -61,6 +73,11 @@ pub fn parse_vm_csv(path: &Path, text: &str, enable_linklocal: bool) -> Result<V
         let name = rec.get(i_name).unwrap_or("").trim().to_string();
         if name.is_empty() {
             return Err(at(i_name, format!("empty {COL_NAME}")));
+        }
+        // the name becomes an inventory host name: anything else (spaces, `=`, `#`, `[`) would be
+        // inventory syntax, e.g. `vm ansible_connection=local` (issue 16.8)
+        if let Some(bad) = invalid_host_name(&name) {
+            return Err(at(i_name, format!("{COL_NAME} '{}' cannot be an inventory host name: {bad}", name.escape_default())));
         }
         let addr = |idx: usize, col: &str| -> Result<Option<IpAddr>, ConfigError> {
             let v = rec.get(idx).unwrap_or("").trim();
@@ -138,6 +155,20 @@ mod tests {
         assert_eq!(field_column("a,bb,\"c,d\",e", 0), 1);
         assert_eq!(field_column("a,bb,\"c,d\",e", 2), 6);
         assert_eq!(field_column("a,bb,\"c,d\",e", 3), 12);
+    }
+
+    #[test]
+    fn crafted_names_never_become_inventory_syntax() {
+        let head = "VM_NAME,SERVICE_NET_1_IPv4,SERVICE_NET_1_IPv6,STORAGE_NET_1_IPv4\n";
+        for (name, col) in
+            [("vm1 ansible_connection=local", "' '"), ("\"vm1\tansible_ssh_common_args=-o ProxyJump=x\"", "'\\t'"), ("vm#1", "'#'"), ("[all:vars]", "'['"), ("-vm", "starts with")]
+        {
+            let text = format!("{head}ok-vm,10.0.0.1,,\n{name},10.0.0.2,,\n");
+            let e = parse_vm_csv(Path::new("vms.csv"), &text, false).unwrap_err().to_string();
+            assert!(e.contains("vms.csv:3:1") && e.contains("cannot be an inventory host name") && e.contains(col), "{name}: {e}");
+        }
+        let ok = parse_vm_csv(Path::new("vms.csv"), &format!("{head}llm-jp_gpu.01,10.0.0.1,,\n"), false).unwrap();
+        assert_eq!(ok[0].name, "llm-jp_gpu.01");
     }
 
     #[test]

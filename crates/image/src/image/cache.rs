@@ -38,7 +38,7 @@ impl Cache {
     pub fn new(root: Option<PathBuf>) -> Cache {
         let root = root.unwrap_or_else(default_cache_dir);
         // absolute, because qcow2 overlays store their backing file's path
-        let _ = std::fs::create_dir_all(&root);
+        let _ = crate::util::private_dir(&root);
         let root = std::fs::canonicalize(&root).unwrap_or(root);
         Cache { root }
     }
@@ -245,6 +245,21 @@ pub fn compute_key(def: &Definition, base_key: Option<&str>, role_dirs: &[PathBu
 #[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_and_its_logs_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("cache");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let c = Cache::new(Some(root.clone()));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&c.root), 0o700, "an existing cache directory is tightened");
+        let log = c.root.join("images/x/k.partial/build.log");
+        crate::progress::BuildLog::create(&log, true).unwrap();
+        assert_eq!(mode(&log), 0o600);
+    }
 
     const BASE: &str = "name: t
 description: first

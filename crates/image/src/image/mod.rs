@@ -164,7 +164,7 @@ async fn build_one(def: &Definition, base: Option<&Base>, cache: &Cache, opts: &
     }
     let partial = entry.dir.with_extension("partial");
     crate::proc::remove_tree_safely(&partial).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })?;
-    std::fs::create_dir_all(&partial)?;
+    crate::util::private_dir(&partial)?;
     let mut guard = DirGuard { dir: partial.clone(), armed: true };
     let log = BuildLog::create(&partial.join("build.log"), opts.quiet)?;
     if !opts.quiet {
@@ -191,6 +191,11 @@ async fn build_one(def: &Definition, base: Option<&Base>, cache: &Cache, opts: &
                 if e.file_name().to_string_lossy().starts_with("trash-") {
                     let _ = crate::proc::remove_tree_safely(&e.path());
                 }
+            }
+            // the cached disks are the owner's only, like the log (outputs are written elsewhere)
+            for disk in ["stage.qcow2", "image.qcow2"] {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(partial.join(disk), std::fs::Permissions::from_mode(0o600));
             }
             let _ = std::fs::remove_dir_all(&entry.dir);
             std::fs::rename(&partial, &entry.dir).with_context(|| format!("moving {} into place", partial.display()))?;

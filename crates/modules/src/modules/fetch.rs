@@ -51,7 +51,9 @@ fn local_dest(search_dirs: &[PathBuf], src: &str, dest: &str, flat: bool, host: 
             base
         }
     } else {
-        base.join(host).join(relative_src(src))
+        // the host's name is one directory under dest, whatever it says (`/etc`, `../..`: Ansible's
+        // Path::join-like handling would leave dest)
+        base.join(relative_src(host)).join(relative_src(src))
     }
 }
 
