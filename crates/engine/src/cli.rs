@@ -56,6 +56,9 @@ pub struct ApplyArgs {
     /// Verbose: show each task's result data
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run notified handlers even on hosts where a task failed
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
 }
 
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
@@ -75,6 +78,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
         format: a.format,
         verbose: a.verbose,
         strategy: a.strategy.clone(),
+        force_handlers: a.force_handlers,
         write_retry_file: true,
     };
     let prepared = run::prepare(&a.playbook, &a.inventory, &opts)?;

@@ -28,6 +28,8 @@ pub struct ApplyOptions {
     pub strategy: Option<String>,
     /// Write `<playbook>.retry` when hosts failed (the CLI turns this on)
     pub write_retry_file: bool,
+    /// Run notified handlers also on hosts that failed (`--force-handlers`, play `force_handlers`)
+    pub force_handlers: bool,
 }
 
 impl Default for ApplyOptions {
@@ -47,6 +49,7 @@ impl Default for ApplyOptions {
             verbose: 0,
             strategy: None,
             write_retry_file: false,
+            force_handlers: false,
         }
     }
 }

@@ -360,8 +360,19 @@ impl Executor {
             }
             return;
         }
+        // `throttle:` caps this task's hosts in flight below forks (templated with the first host's vars)
+        let throttle = match &task.throttle {
+            Some(_) => self.num(&task.throttle, &self.build_ctx(prt, Some(task), active[0]), task, 0) as usize,
+            None => 0,
+        };
+        let throttle = (throttle > 0).then(|| tokio::sync::Semaphore::new(throttle));
+        let throttle = &throttle;
         let futs = active.iter().map(|&h| async move {
             let _permit = if prt.free { None } else { self.sem.acquire().await.ok() };
+            let _throttled = match throttle {
+                Some(t) => t.acquire().await.ok(),
+                None => None,
+            };
             self.run_task_host(prt, task, h).await;
         });
         futures_util::future::join_all(futs).await;
@@ -632,6 +643,9 @@ impl Task {
             delegate_to: None,
             delegate_facts: false,
             any_errors_fatal: false,
+            ignore_unreachable: false,
+            throttle: None,
+            timeout: None,
             vars: Arc::new(Map::new()),
             role: None,
             needs_magic: false,

@@ -185,7 +185,7 @@ impl Executor {
         }
     }
 
-    fn num(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task, default: u64) -> u64 {
+    pub(super) fn num(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task, default: u64) -> u64 {
         match v {
             None => default,
             Some(v) => match self.templater.render_value(v, &Value::Object(ctx.clone()), &task.origin) {
@@ -227,8 +227,17 @@ impl Executor {
 
     /// Render the arguments and run the module (or control module) once.
     async fn exec_once(&self, t: &TaskRun<'_>, ctx: &Map<String, Value>) -> ItemOutcome {
-        let TaskRun { task, h, .. } = *t;
-        let mut o = self.exec_module(t, ctx).await;
+        let TaskRun { task, h, module, .. } = *t;
+        let secs = self.num(&task.timeout, ctx, task, 0);
+        let mut o = if secs == 0 {
+            self.exec_module(t, ctx).await
+        } else {
+            // `timeout:` as Ansible: the task fails; the host's connection stays usable
+            match tokio::time::timeout(Duration::from_secs(secs), self.exec_module(t, ctx)).await {
+                Ok(o) => o,
+                Err(_) => ItemOutcome::failed(format!("The {module} action failed to execute in the expected time frame ({secs}) and was terminated")),
+            }
+        };
         if task.delegate_to.is_some() {
             if let Ok(target) = self.delegate_target(task, h, ctx) {
                 o.delegated = self.target_name(&target);
@@ -346,13 +355,12 @@ impl Executor {
     }
 
     /// Counters, status, register, notify and output for a finished task.
-    #[allow(clippy::too_many_arguments)]
     fn finish_task(&self, t: &TaskRun<'_>, mut o: ItemOutcome, shared: &mut Map<String, Value>, ctx: &Map<String, Value>) {
         let TaskRun { prt, task, h, .. } = *t;
         let (host, task_name) = (self.hosts[h].name.as_str(), t.name.as_str());
         let header = prt.free.then_some(task_name);
         let module = task.module_name();
-        let ignored = o.status == Status::Failed && task.ignore_errors;
+        let ignored = (o.status == Status::Failed && task.ignore_errors) || (o.status == Status::Unreachable && task.ignore_unreachable);
         {
             let mut st = self.hosts[h].lock();
             match o.status {
@@ -370,6 +378,11 @@ impl Executor {
                     let mut ft = Map::new();
                     ft.insert("name".into(), Value::String(task_name.to_string()));
                     st.facts.insert("ansible_failed_task".into(), Value::Object(ft));
+                }
+                // ignore_unreachable: the host stays in the play (Ansible counts it ok and ignored)
+                Status::Unreachable if ignored => {
+                    st.stats.ok += 1;
+                    st.stats.ignored += 1;
                 }
                 Status::Unreachable => {
                     st.stats.unreachable += 1;

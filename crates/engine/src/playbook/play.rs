@@ -33,6 +33,8 @@ pub struct Play {
     pub serial: Vec<SerialItem>,
     /// `max_fail_percentage:` per batch (abort when more than this share of the batch failed).
     pub max_fail_percentage: Option<f64>,
+    /// Notified handlers run also on hosts that failed.
+    pub force_handlers: bool,
 }
 
 /// One `serial:` entry.
@@ -179,6 +181,11 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
     if let Some(x) = get("any_errors_fatal") {
         inh.any_errors_fatal = bool_of(x)?;
     }
+    if let Some(x) = get("ignore_unreachable") {
+        inh.ignore_unreachable = bool_of(x)?;
+    }
+    inh.throttle = get("throttle").map(Node::to_value);
+    inh.timeout = get("timeout").map(Node::to_value);
     let serial = match get("serial") {
         Some(sn) => {
             // Each list entry reports its own position.
@@ -274,6 +281,7 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         needs_magic,
         serial,
         max_fail_percentage,
+        force_handlers: get("force_handlers").map(bool_of).transpose()?.unwrap_or(false),
     })
 }
 

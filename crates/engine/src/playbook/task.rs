@@ -100,6 +100,10 @@ pub struct Task {
     pub delegate_facts: bool,
     /// A failure here (not caught by a rescue) stops every host of the play after this task.
     pub any_errors_fatal: bool,
+    /// An unreachable host stays in the play (counted ok + ignored), as Ansible's ignore_unreachable
+    pub ignore_unreachable: bool,
+    pub throttle: Option<Value>,
+    pub timeout: Option<Value>,
     pub vars: Arc<Map<String, Value>>,
     pub role: Option<Arc<RoleCtx>>,
     /// The task (or its role's vars) mentions hostvars/groups/play_hosts: the executor only builds
@@ -153,6 +157,11 @@ pub struct Inherit {
     pub delegate_to: Option<String>,
     pub delegate_facts: bool,
     pub any_errors_fatal: bool,
+    pub ignore_unreachable: bool,
+    /// At most this many hosts run the task at once (an int or a template)
+    pub throttle: Option<Value>,
+    /// Seconds the task may take on a host (an int or a template)
+    pub timeout: Option<Value>,
     pub role: Option<Arc<RoleCtx>>,
     /// Directories for relative include paths (current file's dir first).
     pub dirs: Vec<PathBuf>,
@@ -333,6 +342,15 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     if let Some(x) = get("any_errors_fatal") {
         own.any_errors_fatal = bool_of(x)?;
     }
+    if let Some(x) = get("ignore_unreachable") {
+        own.ignore_unreachable = bool_of(x)?;
+    }
+    if let Some(x) = get("throttle") {
+        own.throttle = Some(x.to_value());
+    }
+    if let Some(x) = get("timeout") {
+        own.timeout = Some(x.to_value());
+    }
     let name = get("name").map(str_of).transpose()?;
     let cond = |k: &str| get(k).map(|v| Cond { expr: v.to_value(), origin: v.origin.clone() });
 
@@ -385,6 +403,9 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         delegate_to: own.delegate_to.clone(),
         delegate_facts: own.delegate_facts,
         any_errors_fatal: own.any_errors_fatal,
+        ignore_unreachable: own.ignore_unreachable,
+        throttle: own.throttle.clone(),
+        timeout: own.timeout.clone(),
         vars: own.vars.clone(),
         role: inh.role.clone(),
         needs_magic: false,

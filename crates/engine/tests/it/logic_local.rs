@@ -524,3 +524,73 @@ fn templated_task_names_are_rendered() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("TASK [paint red in h1]"), "{out}");
 }
+
+/// Issue 16.7: `timeout`, `throttle`, `ignore_unreachable` and `force_handlers` do what Ansible does
+/// (they were accepted and ignored).
+#[test]
+fn timeout_throttle_ignore_unreachable_and_force_handlers() {
+    let p = Project::local(&["h1", "h2", "h3"]);
+    // a host nobody answers for (connection refused at once)
+    let inv = std::fs::read_to_string(&p.inventory).unwrap();
+    std::fs::write(&p.inventory, format!("{inv}\n[far]\ndown ansible_host=127.0.0.1 ansible_port=9 ansible_connection=ssh\n")).unwrap();
+    p.write(
+        "site.yml",
+        r#"
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: work dir
+      file: {path: "{{ work }}", state: directory}
+      run_once: true
+    - name: too slow
+      command: sleep 6
+      timeout: 2
+      ignore_errors: true
+    - name: the connection still works after a timeout
+      command: "true"
+    - name: one host at a time
+      shell: "mkdir {{ work }}/lock && sleep 1 && rmdir {{ work }}/lock"
+      throttle: "{{ 1 }}"
+- hosts: web
+  gather_facts: false
+  force_handlers: true
+  tasks:
+    - name: notify
+      command: "true"
+      notify: mark
+    - name: h1 fails
+      fail: {msg: boom}
+      when: inventory_hostname == 'h1'
+  handlers:
+    - name: mark
+      file: {path: "{{ work }}/handled-{{ inventory_hostname }}", state: touch}
+# last: a play whose hosts are all unreachable ends the run, as in Ansible
+- hosts: far
+  gather_facts: false
+  tasks:
+    - name: unreachable but ignored
+      command: "true"
+      ignore_unreachable: true
+    - name: still tried
+      command: "true"
+"#,
+    );
+    let t0 = std::time::Instant::now();
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 2, "h1 failed (and `down` is unreachable): {err}");
+    let slow = statuses(&doc, "too slow");
+    assert!(slow.iter().all(|(_, s)| s == "failed"), "{slow:?}");
+    let r = doc["results"].as_array().unwrap().iter().find(|r| r["task"] == "too slow").unwrap();
+    assert!(r["msg"].as_str().unwrap().contains("expected time frame (2)"), "{r}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30), "the sleep was cut short");
+    assert!(statuses(&doc, "the connection still works after a timeout").iter().all(|(_, s)| s == "changed"));
+    // with forks 50, three hosts at once would find the lock taken
+    assert!(statuses(&doc, "one host at a time").iter().all(|(_, s)| s == "changed"), "{:?}", statuses(&doc, "one host at a time"));
+    assert_eq!(statuses(&doc, "unreachable but ignored"), vec![("down".to_string(), "unreachable".to_string())]);
+    assert_eq!(statuses(&doc, "still tried"), vec![("down".to_string(), "unreachable".to_string())], "the host stayed in the play");
+    let down = &doc["recap"]["down"];
+    assert_eq!((down["ok"].as_u64(), down["ignored"].as_u64(), down["unreachable"].as_u64()), (Some(1), Some(1), Some(1)), "{down}");
+    for h in ["h1", "h2", "h3"] {
+        assert!(p.path(&format!("hosts/handled-{h}")).exists(), "force_handlers: {h} ran its handler");
+    }
+}
