@@ -96,12 +96,18 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let summary = rt.block_on(run::run_prepared(prepared, &opts));
+    let summary = rt.block_on(async {
+        crate::interrupt::install();
+        run::run_prepared(prepared, &opts).await
+    });
     Ok(exit_code(&summary))
 }
 
 /// ansible-playbook's codes: 2 when a host failed, 4 when one was unreachable (and none failed).
 pub fn exit_code(s: &run::RunSummary) -> i32 {
+    if s.interrupted {
+        return crate::interrupt::EXIT_INTERRUPTED;
+    }
     if s.hosts.values().any(|h| h.failed > 0) {
         2
     } else if s.hosts.values().any(|h| h.unreachable > 0) {

@@ -13,6 +13,7 @@
 pub mod cli;
 pub(crate) mod executor;
 pub(crate) mod facts;
+pub mod interrupt;
 pub mod modules;
 pub mod options;
 pub(crate) mod output;

@@ -56,7 +56,7 @@ pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
     let mut ex = Executor::new(opts.clone(), inputs, out);
     let summary = ex.run(&p.playbook).await;
     ex.output().finish(&summary);
-    let failed = summary.failed_hosts();
+    let failed = summary.retry_hosts();
     if opts.write_retry_file && !failed.is_empty() {
         match crate::retry::write(&p.playbook.path, &failed) {
             Ok(path) if !opts.quiet && opts.format == Format::Human => println!("\tto retry, use: --limit @{}\n", path.display()),

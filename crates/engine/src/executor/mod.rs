@@ -133,6 +133,9 @@ impl Executor {
 
     pub async fn run(&mut self, pb: &Playbook) -> RunSummary {
         'plays: for play in &pb.plays {
+            if crate::interrupt::interrupted() {
+                break;
+            }
             self.materialize_added_hosts();
             let targets: Vec<usize> = self.play_hosts(play);
             let mut live = Vec::new();
@@ -175,6 +178,9 @@ impl Executor {
                 }
             };
             for batch in batches {
+                if crate::interrupt::interrupted() {
+                    break 'plays;
+                }
                 self.materialize_added_hosts();
                 let ex: &Executor = self;
                 for &h in &batch {
@@ -311,7 +317,7 @@ impl Executor {
     pub fn run_list<'a>(&'a self, prt: &'a PlayRt<'a>, tasks: &'a [Task], hosts: Vec<usize>, handlers: bool) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             for task in tasks {
-                if prt.ended() {
+                if prt.ended() || crate::interrupt::interrupted() {
                     break;
                 }
                 let active = self.active(&hosts);
@@ -607,8 +613,12 @@ impl Executor {
             let st = slot.lock();
             if st.seen {
                 s.hosts.insert(slot.name.clone(), st.stats.clone());
+                if crate::interrupt::interrupted() && !matches!(st.status, HostStatus::Failed | HostStatus::Unreachable) {
+                    s.unfinished.push(slot.name.clone());
+                }
             }
         }
+        s.interrupted = crate::interrupt::interrupted();
         s
     }
 }

@@ -4,6 +4,7 @@
 mod apply_vm;
 mod bad_input;
 mod common;
+mod interrupts;
 mod library_api;
 mod logic_local;
 mod modules_chroot;

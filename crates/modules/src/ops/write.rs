@@ -49,11 +49,14 @@ fn write_script_from(o: &WriteRequest, stage: Option<&str>) -> Result<String> {
     if o.mkdir_parent {
         s += &format!("mkdir -p -- {}\n", sh_quote(&parent_of(&info.path)));
     }
+    s += &stale_cleanup(&parent_of(&info.path));
+    s += "\n";
     match stage {
-        None => s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\"' EXIT\ncat > \"$tmp\"\n",
+        // a dropped connection (SIGHUP) or a kill must not leave the temp file behind either
+        None => s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\"' EXIT\ntrap 'exit 1' HUP INT TERM PIPE\ncat > \"$tmp\"\n",
         Some(st) => {
             s += &format!("st={}\n", sh_quote(st));
-            s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\" \"$st\"' EXIT\ncat -- \"$st\" > \"$tmp\"\nrm -f -- \"$st\"\n";
+            s += "(umask 077; set -C; : > \"$tmp\")\ntrap 'rm -f -- \"$tmp\" \"$st\"' EXIT\ntrap 'exit 1' HUP INT TERM PIPE\ncat -- \"$st\" > \"$tmp\"\nrm -f -- \"$st\"\n";
         }
     }
     let existing = info.kind == Kind::File;
@@ -78,6 +81,15 @@ fn write_script_from(o: &WriteRequest, stage: Option<&str>) -> Result<String> {
     }
     s += "mv -f -- \"$tmp\" \"$d\"\ntrap - EXIT\n";
     Ok(s)
+}
+
+/// Stage and temp files that a killed run (controller or connection gone mid-write) left beside a
+/// destination: removed by the next write into that directory once they are 10 minutes old (a
+/// running write touches its own files far more often).
+fn stale_cleanup(dir: &str) -> String {
+    let dir = if dir.is_empty() { "/" } else { dir };
+    // never fails the write (the script runs under `set -e`)
+    format!("find {} -maxdepth 1 \\( -name '.mdxconf-stage.*' -o -name '.mdxconf-tmp.*' \\) -type f -mmin +10 -exec rm -f -- {{}} + 2>/dev/null || true", sh_quote(dir))
 }
 
 fn parent_of(path: &str) -> String {
