@@ -1,4 +1,5 @@
-//! Real OpenSSH servers on loopback for tests and benchmarks (no mocks).
+//! Test support (dev-only): real OpenSSH servers on loopback for tests and benchmarks (no mocks), and
+//! the in-process fuzzer the fuzz targets use ([`fuzz`]).
 //!
 //! `SshdFleet::start(n)` starts `n` hosts. Host `i` (0-based) is named `host{i+1}`, listens on its own
 //! loopback address (127.0.0.2, 127.0.0.3, ... — all of 127.0.0.0/8 routes to `lo`) on a free port,
@@ -11,7 +12,8 @@
 //! `[127.0.0.x]:port ssh-ed25519 ...`), `ssh_config` (a `Host hostN` block per host with HostName,
 //! Port, User root, IdentityFile, UserKnownHostsFile, IdentitiesOnly), `hostN_key`, `hostN.sshd_config`,
 //! `hostN.log` (sshd -e output).
-#![allow(clippy::disallowed_methods)] // test support: files in a throwaway temp dir
+#![allow(clippy::disallowed_methods)] // test support: files in a throwaway temp dir, fuzz failures
+pub mod fuzz;
 use mdxconf_transport::{HostKeyPolicy, SshTarget};
 use std::collections::HashMap;
 use std::io::{self, Write};

@@ -61,7 +61,11 @@ pub fn at_origin(origin: &Origin, msg: String) -> ConfigError {
 /// 1-based line and column of the error inside the template text.
 fn position(e: &minijinja::Error, src: &str) -> (usize, usize) {
     if let Some(r) = e.range() {
-        let start = r.start.min(src.len());
+        // the range can point into text the caller rewrote (escapes): never slice inside a character
+        let mut start = r.start.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
         let before = &src[..start];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;

@@ -4,6 +4,7 @@
 mod apply_vm;
 mod bad_input;
 mod common;
+mod fuzz;
 mod interrupts;
 mod library_api;
 mod logic_local;

@@ -6,6 +6,7 @@ mod build_efi;
 mod build_errors;
 mod common;
 mod definitions;
+mod fuzz;
 mod installer_http;
 mod installer_iso;
 mod qemu_control;
