@@ -81,8 +81,12 @@ fn utc(secs: u64) -> String {
     if secs == u64::MAX {
         return "forever".into();
     }
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
+    format!("{} {:02}:{:02}:{:02} UTC", civil_date((secs / 86_400) as i64), rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's civil-from-days; no time crate needed).
+pub fn civil_date(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -92,7 +96,7 @@ fn utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 #[cfg(test)]
