@@ -2,6 +2,7 @@
 //! build and link faster than one per file). Run one file with `cargo test --test it -- <file>::`.
 #![allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod common;
+mod fuzz;
 mod ovf_schema;
 mod roundtrip;
 mod verify_and_atomic;
