@@ -1,5 +1,5 @@
 //! `mdxconf inventory from-csv ...` and `mdxconf passwdinit`.
-use crate::inventory_ini::{render_inventory, InventoryOptions, RegexGroup};
+use crate::inventory_ini::{render_inventory, HostNames, InventoryOptions, RegexGroup};
 use crate::passwdinit::{self, Method, PasswdInitOptions};
 use crate::vm_csv::read_vm_csv;
 use anyhow::{bail, Context};
@@ -64,9 +64,12 @@ pub struct FromCsvArgs {
     /// Also make one group per VM
     #[arg(long)]
     pub per_node_groups: bool,
-    /// Accepted for mdxcsv2inventory.py compatibility; ethipv6 is always written when the VM has one
+    /// Write each VM's IPv6 service address as host var `ethipv6`
     #[arg(long)]
     pub enable_ethipv6: bool,
+    /// Name hosts by VM name (with ansible_host) or by address as mdxcsv2inventory.py does
+    #[arg(long, value_enum, default_value = "name")]
+    pub host_names: HostNames,
     /// Keep IPv6 link-local addresses (dropped by default)
     #[arg(long)]
     pub enable_linklocal: bool,
@@ -106,6 +109,8 @@ impl FromCsvArgs {
             group_vars.push((c[0].clone(), k.to_string(), v.to_string()));
         }
         Ok(InventoryOptions {
+            host_names: self.host_names,
+            enable_ethipv6: self.enable_ethipv6,
             use_ipv6: self.use_ipv6,
             ansible_user: self.ansible_user.clone(),
             default_group: self.default_group.clone(),

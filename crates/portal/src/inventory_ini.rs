@@ -19,8 +19,23 @@ pub struct RegexGroup {
     pub regex: Regex,
 }
 
+/// How hosts are named in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum HostNames {
+    /// By VM name, with `ansible_host=<address>` (default: names stay when addresses change, read
+    /// well in the recap, and match `--limit`/group patterns written with VM names)
+    #[default]
+    Name,
+    /// By service address, as mdxcsv2inventory.py writes them (mdxpasswdinit.py expects this)
+    Address,
+}
+
 #[derive(Debug, Clone)]
 pub struct InventoryOptions {
+    pub host_names: HostNames,
+    /// Write each VM's `ethipv6` (mdxcsv2inventory.py's --enable-ethipv6)
+    pub enable_ethipv6: bool,
     /// Prefer the IPv6 service address for `ansible_host`
     pub use_ipv6: bool,
     pub ansible_user: String,
@@ -41,6 +56,8 @@ pub struct InventoryOptions {
 impl Default for InventoryOptions {
     fn default() -> Self {
         InventoryOptions {
+            host_names: HostNames::Name,
+            enable_ethipv6: false,
             use_ipv6: false,
             ansible_user: "mdxuser".into(),
             default_group: "default".into(),
@@ -65,22 +82,25 @@ pub fn v6_network(a: Ipv6Addr, len: u8) -> (Ipv6Addr, u8) {
 }
 
 /// The host line for one VM, or a comment when the VM has no service address to reach it by.
-pub fn host_line(vm: &Vm, use_ipv6: bool) -> String {
+/// By address, the line is laid out as mdxcsv2inventory.py lays it out (addresses padded to 15).
+pub fn host_line(vm: &Vm, opts: &InventoryOptions) -> String {
     let v4 = vm.eth_v4.map(|a| a.to_string());
     let v6 = vm.eth_v6.map(|a| a.to_string());
-    let addr = if use_ipv6 { v6.clone().or(v4.clone()) } else { v4.clone().or(v6.clone()) };
+    let addr = if opts.use_ipv6 { v6.clone().or(v4.clone()) } else { v4.clone().or(v6.clone()) };
     let Some(addr) = addr else {
         return format!("# !! no service address available for {}", vm.name);
     };
-    let mut out = format!("{} ansible_host={} hostname={}", vm.name, addr, vm.name);
+    let by_address = opts.host_names == HostNames::Address;
+    let pad = |a: &str| if by_address { format!("{a:<15}") } else { a.to_string() };
+    let mut out = if by_address { format!("{addr:<15} hostname={}", vm.name) } else { format!("{} ansible_host={} hostname={}", vm.name, addr, vm.name) };
     if let Some(a) = &v4 {
-        let _ = write!(out, " ethipv4={a}");
+        let _ = write!(out, " ethipv4={}", pad(a));
     }
     if let Some(a) = vm.rdma_v4 {
-        let _ = write!(out, " rdmaipv4={a}");
+        let _ = write!(out, " rdmaipv4={}", pad(&a.to_string()));
     }
-    if let Some(a) = &v6 {
-        let _ = write!(out, " ethipv6={a}");
+    if let (Some(a), true) = (&v6, opts.enable_ethipv6) {
+        let _ = write!(out, " ethipv6={}", pad(a));
     }
     out
 }
@@ -94,6 +114,8 @@ pub fn render_inventory(vms: &[Vm], opts: &InventoryOptions) -> String {
 
     let _ = writeln!(w, "[all:vars]");
     let _ = writeln!(w, "ansible_user={}", opts.ansible_user);
+    // where Ansible's modules unpack on the VMs (mdxuser's home may be on NFS)
+    let _ = writeln!(w, "ansible_remote_tmp=/tmp/.ansible");
     match vms.iter().find_map(|v| v.eth_v4) {
         Some(a) => {
             let (n, l) = v4_network(a, ETH_V4_PREFIX_LEN);
@@ -112,7 +134,8 @@ pub fn render_inventory(vms: &[Vm], opts: &InventoryOptions) -> String {
             let _ = writeln!(w, "# no valid IPv4 prefix for RDMA network found");
         }
     }
-    match vms.iter().find_map(|v| v.eth_v6) {
+    // the project's /64 comes from a global address: a link-local one (kept by --enable-linklocal) says nothing
+    match vms.iter().filter_map(|v| v.eth_v6).find(|a| !crate::vm_csv::is_link_local(a)) {
         Some(a) => {
             let (n, l) = v6_network(a, ETH_V6_PREFIX_LEN);
             let _ = writeln!(w, "ethipv6prefix={n}/{l}");
@@ -129,7 +152,7 @@ pub fn render_inventory(vms: &[Vm], opts: &InventoryOptions) -> String {
             let _ = writeln!(w, "# {c}");
         }
         for vm in members {
-            let _ = writeln!(w, "{}", host_line(vm, opts.use_ipv6));
+            let _ = writeln!(w, "{}", host_line(vm, opts));
         }
         let _ = writeln!(w);
     };

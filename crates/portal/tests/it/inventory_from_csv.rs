@@ -85,9 +85,28 @@ fn use_ipv6_and_linklocal_flags() {
     let csv = fixture("portal_vms.csv");
     let got = from_csv(&[csv.to_str().unwrap(), "-6", "--enable-linklocal"]).unwrap();
     assert!(got.contains("ikura-login ansible_host=2001:2f8:1041:21c:250:56ff:fe01:9b10 hostname=ikura-login ethipv4=10.13.204.10"), "{got}");
-    // link-local kept when asked for, and then it is the first IPv6 address, so it sets the /64
+    // link-local kept when asked for; the /64 still comes from a global address (as upstream)
     assert!(got.contains("ikura-cpu-01 ansible_host=fe80::250:56ff:fe01:9b11 "), "{got}");
-    assert!(got.contains("ethipv6prefix=fe80::/64\n"), "{got}");
+    assert!(got.contains("ethipv6prefix=2001:2f8:1041:21c::/64\n"), "{got}");
+    assert!(!got.contains("ethipv6="), "ethipv6 only with --enable-ethipv6: {got}");
+    let with = from_csv(&[csv.to_str().unwrap(), "--enable-ethipv6"]).unwrap();
+    assert!(with.contains(" ethipv6=2001:2f8:1041:21c:250:56ff:fe01:9b12\n"), "{with}");
+}
+
+/// `--host-names address`: mdxcsv2inventory.py's layout (hosts named by address, padded columns),
+/// which its mdxpasswdinit.py reads; `ansible_remote_tmp` as upstream writes it.
+#[test]
+fn upstream_host_naming_by_address() {
+    let csv = fixture("portal_vms.csv");
+    let got = from_csv(&[csv.to_str().unwrap(), "--host-names", "address", "--enable-ethipv6"]).unwrap();
+    assert!(got.contains("\nansible_remote_tmp=/tmp/.ansible\n"), "{got}");
+    assert!(got.contains("\n10.13.204.12    hostname=ikura-cpu-02 ethipv4=10.13.204.12    rdmaipv4=172.17.10.12    ethipv6=2001:2f8:1041:21c:250:56ff:fe01:9b12\n"), "{got}");
+    assert!(got.contains("\n10.13.204.11    hostname=ikura-cpu-01 ethipv4=10.13.204.11    rdmaipv4=172.17.10.11   \n"), "link-local dropped: {got}");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(&inv, &got).unwrap();
+    let loaded = mdxconf_config::inventory::Inventory::load(&inv).expect("engine loads it");
+    assert_eq!(loaded.host_vars("10.13.204.12")["hostname"], "ikura-cpu-02");
 }
 
 #[test]
