@@ -30,6 +30,14 @@ pub struct Prepared {
 pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<Prepared> {
     let pb = Playbook::load(playbook, &opts.roles_path)?;
     let mut inv = load_inventory(inventory)?;
+    // Ansible's implicit localhost: a play that names it gets it when the inventory lacks it
+    for play in &pb.plays {
+        for term in play.hosts.split([':', ',']).map(|t| t.trim().trim_start_matches(['!', '&'])) {
+            if matches!(term, "localhost" | "127.0.0.1") {
+                inv.add_implicit_localhost(term);
+            }
+        }
+    }
     let inv_dir = if inventory.is_dir() { inventory.to_path_buf() } else { inventory.parent().map(Path::to_path_buf).unwrap_or_default() };
     let mut vars_dirs = Vec::new();
     if inv.vars_dirs_loaded > 0 {

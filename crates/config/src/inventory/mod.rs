@@ -49,6 +49,9 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// How many group_vars/host_vars directories were read (orders their layers).
     pub vars_dirs_loaded: usize,
+    /// Ansible's implicit localhost, added when a play names `localhost` that the inventory lacks: in no
+    /// group, matched only by its own name (not by `all`, `*` or globs).
+    pub implicit: Vec<String>,
     /// Membership index (host -> groups, group -> parents, depths), built on first use so that
     /// lookups stay linear with thousands of hosts. Reset by the mutating helpers.
     #[doc(hidden)]
@@ -158,6 +161,20 @@ impl Inventory {
     /// `a:!b`, `a:&b`, `~regex`, `group[0]`, `group[1:3]`. (`@retryfile` is the engine's.)
     pub fn hosts_matching(&self, pattern: &str) -> Vec<String> {
         pattern::hosts_matching(self, pattern)
+    }
+
+    /// Add the implicit `localhost` (or `127.0.0.1`) as Ansible does: the local connection and the
+    /// controller's Python. Nothing happens when the inventory has the host.
+    pub fn add_implicit_localhost(&mut self, name: &str) {
+        if self.hosts.contains_key(name) {
+            return;
+        }
+        let mut vars = Map::new();
+        vars.insert("ansible_connection".into(), Value::String("local".into()));
+        vars.insert("ansible_python_interpreter".into(), Value::String("/usr/bin/python3".into()));
+        self.hosts.insert(name.to_string(), Host { name: name.to_string(), vars, dir_vars: vec![] });
+        self.implicit.push(name.to_string());
+        self.index = OnceLock::new();
     }
 
     /// `group_names` for a host: sorted, without `all` (`ungrouped` is kept, as in Ansible).
@@ -282,7 +299,7 @@ impl Inventory {
     /// Hosts of a group and its descendants, in inventory order, without duplicates.
     pub fn group_hosts(&self, group: &str) -> Vec<String> {
         if group == "all" {
-            return self.hosts.keys().cloned().collect();
+            return self.hosts.keys().filter(|h| !self.implicit.contains(h)).cloned().collect();
         }
         let mut out = Vec::new();
         self.collect_hosts(group, &mut out, &mut HashSet::new(), &mut HashSet::new());

@@ -108,7 +108,7 @@ fn split_subscript(pattern: &str) -> (&str, Option<(i64, Option<i64>)>) {
 
 fn enumerate(inv: &Inventory, pattern: &str) -> Vec<String> {
     if pattern == "all" || pattern == "*" {
-        return inv.hosts.keys().cloned().collect();
+        return inv.hosts.keys().filter(|h| !inv.implicit.contains(h)).cloned().collect();
     }
     let matcher = match Matcher::new(pattern) {
         Some(m) => m,
@@ -136,7 +136,7 @@ fn enumerate(inv: &Inventory, pattern: &str) -> Vec<String> {
             }
             return out;
         }
-        for h in inv.hosts.keys().filter(|h| matcher.is_match(h)) {
+        for h in inv.hosts.keys().filter(|h| matcher.is_match(h) && (!inv.implicit.contains(h) || *h == pattern)) {
             if seen.insert(h.clone()) {
                 out.push(h.clone());
             }

@@ -594,3 +594,32 @@ fn timeout_throttle_ignore_unreachable_and_force_handlers() {
         assert!(p.path(&format!("hosts/handled-{h}")).exists(), "force_handlers: {h} ran its handler");
     }
 }
+
+/// Issue 14.1: `hosts: localhost` without localhost in the inventory runs on Ansible's implicit
+/// localhost (local connection); it is not part of `all`.
+#[test]
+fn implicit_localhost() {
+    let p = Project::local(&["h1"]);
+    p.write(
+        "site.yml",
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: on the controller
+      command: "echo {{ inventory_hostname }} {{ ansible_connection }}"
+      register: out
+    - name: check
+      assert: {that: ["out.stdout == 'localhost local'", "'localhost' not in groups['all']"]}
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: everyone
+      command: "true"
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(statuses(&doc, "on the controller"), vec![("localhost".to_string(), "changed".to_string())]);
+    assert_eq!(statuses(&doc, "everyone"), vec![("h1".to_string(), "changed".to_string())], "all does not include the implicit localhost");
+}
