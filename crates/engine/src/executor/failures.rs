@@ -55,7 +55,15 @@ impl Executor {
         if prt.ended() {
             return;
         }
-        let fatal = (task.any_errors_fatal || task.run_once || bypasses_host_loop(task.module_name())) && !task.ignore_errors;
+        let (any_errors_fatal, run_once, ignore_errors) = match (task.flag_templates.is_empty(), active.first()) {
+            (false, Some(&h)) => {
+                let ctx = self.build_ctx(prt, Some(task), h);
+                let f = |k, plain| self.flag(task, k, &ctx).unwrap_or(plain);
+                (f("any_errors_fatal", task.any_errors_fatal), f("run_once", task.run_once), f("ignore_errors", task.ignore_errors))
+            }
+            _ => (task.any_errors_fatal, task.run_once, task.ignore_errors),
+        };
+        let fatal = (any_errors_fatal || run_once || bypasses_host_loop(task.module_name())) && !ignore_errors;
         if fatal && active.iter().any(|&h| self.failed_for_good(h)) {
             self.stop_batch(prt);
             return;

@@ -355,7 +355,9 @@ impl Executor {
 
     /// One module task on hosts (in parallel up to `forks` under linear).
     async fn run_task_on(&self, prt: &PlayRt<'_>, task: &Task, active: Vec<usize>) {
-        if task.run_once || failures::bypasses_host_loop(task.module_name()) {
+        // `run_once: "{{ ... }}"` is rendered with the first host's variables, as Ansible does
+        let run_once = task.run_once || (!task.flag_templates.is_empty() && self.flag(task, "run_once", &self.build_ctx(prt, Some(task), active[0])).unwrap_or(false));
+        if run_once || failures::bypasses_host_loop(task.module_name()) {
             let first = active[0];
             let share = self.run_task_host(prt, task, first).await;
             for &h in &active[1..] {
@@ -654,6 +656,7 @@ impl Task {
             delegate_facts: false,
             any_errors_fatal: false,
             ignore_unreachable: false,
+            flag_templates: vec![],
             throttle: None,
             timeout: None,
             vars: Arc::new(Map::new()),

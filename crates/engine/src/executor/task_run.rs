@@ -67,6 +67,7 @@ impl Executor {
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut diffs = Vec::new();
         let header = prt.free.then_some(task_name);
+        let no_log = self.flag(task, "no_log", ctx).unwrap_or(task.no_log);
         for (i, item) in items.into_iter().enumerate() {
             ctx.insert(lv.clone(), item.clone());
             if let Some(iv) = &task.loop_control.index_var {
@@ -85,8 +86,8 @@ impl Executor {
                 Some(l) => self.templater.render_value(l, &cval, &task.origin).map(|v| loops::label(&v)).unwrap_or_else(|_| loops::label(&item)),
                 None => loops::label(&item),
             };
-            let label = if task.no_log { "None".to_string() } else { label };
-            let msg = if task.no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
+            let label = if no_log { "None".to_string() } else { label };
+            let msg = if no_log { NO_LOG_MSG.to_string() } else { r.msg.clone() };
             let ev = Event {
                 play: &prt.play.name,
                 task: task_name,
@@ -95,8 +96,8 @@ impl Executor {
                 status: r.status,
                 msg: &msg,
                 item: Some(label),
-                diff: if task.no_log { &[] } else { &r.diff },
-                data: (!task.no_log).then_some(&r.data),
+                diff: if no_log { &[] } else { &r.diff },
+                data: (!no_log).then_some(&r.data),
                 ignored: false,
                 loop_summary: false,
                 delegated: r.delegated.as_deref(),
@@ -185,6 +186,19 @@ impl Executor {
         }
     }
 
+    /// A boolean keyword given as a template, rendered with this host's variables (None: not templated,
+    /// the task's plain field holds the value). A template that fails to render counts as false, as an
+    /// undefined value would; its error shows when the task itself renders.
+    pub(super) fn flag(&self, task: &Task, key: &str, ctx: &Map<String, Value>) -> Option<bool> {
+        let (_, t) = task.flag_templates.iter().find(|(k, _)| *k == key)?;
+        Some(match self.templater.render_value(t, &Value::Object(ctx.clone()), &task.origin) {
+            Ok(Value::Bool(b)) => b,
+            Ok(Value::String(s)) => matches!(s.trim().to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"),
+            Ok(v) => truthy(&v),
+            Err(_) => false,
+        })
+    }
+
     pub(super) fn num(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task, default: u64) -> u64 {
         match v {
             None => default,
@@ -241,7 +255,7 @@ impl Executor {
         if task.delegate_to.is_some() {
             if let Ok(target) = self.delegate_target(task, h, ctx) {
                 o.delegated = self.target_name(&target);
-                if task.delegate_facts {
+                if self.flag(task, "delegate_facts", ctx).unwrap_or(task.delegate_facts) {
                     self.delegate_facts(&target, &mut o.set_facts);
                 }
             }
@@ -258,7 +272,7 @@ impl Executor {
             Err(e) => return ItemOutcome::failed(e.to_string()),
         };
         let args: Map<String, Value> = rendered.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).collect();
-        let check = task.check_mode.unwrap_or(self.opts.check);
+        let check = self.flag(task, "check_mode", ctx).or(task.check_mode).unwrap_or(self.opts.check);
         match module {
             "set_fact" => return super::control::set_fact(args),
             "debug" => return super::control::debug(&self.templater, args, ctx, task),
@@ -278,7 +292,7 @@ impl Executor {
                 return o;
             }
         };
-        let become_on = task.become_.or(prt.play.become_).or_else(|| ctx.get("ansible_become").map(truthy)).unwrap_or(false);
+        let become_on = self.flag(task, "become", ctx).or(task.become_).or(prt.play.become_).or_else(|| ctx.get("ansible_become").map(truthy)).unwrap_or(false);
         let become_user = become_on.then(|| {
             task.become_user
                 .clone()
@@ -311,8 +325,15 @@ impl Executor {
         search_dirs.push(self.playbook_dir.join("files"));
         search_dirs.push(self.playbook_dir.join("templates"));
         search_dirs.push(self.playbook_dir.clone());
-        let mctx =
-            ModuleCtx { conn: &*conn, become_user: become_user.as_deref(), check, diff: task.diff.unwrap_or(self.opts.diff), vars: &vars, templater: &self.templater, search_dirs };
+        let mctx = ModuleCtx {
+            conn: &*conn,
+            become_user: become_user.as_deref(),
+            check,
+            diff: self.flag(task, "diff", ctx).or(task.diff).unwrap_or(self.opts.diff),
+            vars: &vars,
+            templater: &self.templater,
+            search_dirs,
+        };
         match crate::modules::run_module(module, &args, &mctx).await {
             Ok(r) => {
                 let facts = r.data.get("ansible_facts").and_then(Value::as_object).cloned();
@@ -360,7 +381,10 @@ impl Executor {
         let (host, task_name) = (self.hosts[h].name.as_str(), t.name.as_str());
         let header = prt.free.then_some(task_name);
         let module = task.module_name();
-        let ignored = (o.status == Status::Failed && task.ignore_errors) || (o.status == Status::Unreachable && task.ignore_unreachable);
+        let ignore_errors = self.flag(task, "ignore_errors", ctx).unwrap_or(task.ignore_errors);
+        let ignore_unreachable = self.flag(task, "ignore_unreachable", ctx).unwrap_or(task.ignore_unreachable);
+        let ignored = (o.status == Status::Failed && ignore_errors) || (o.status == Status::Unreachable && ignore_unreachable);
+        let no_log = self.flag(task, "no_log", ctx).unwrap_or(task.no_log);
         {
             let mut st = self.hosts[h].lock();
             match o.status {
@@ -413,7 +437,7 @@ impl Executor {
             shared.insert(k, v);
         }
         let looped = task.loop_.is_some() && o.data.contains_key("results");
-        let msg = if task.no_log && o.status != Status::Skipped { NO_LOG_MSG.to_string() } else { o.msg.clone() };
+        let msg = if no_log && o.status != Status::Skipped { NO_LOG_MSG.to_string() } else { o.msg.clone() };
         let ev = Event {
             play: &prt.play.name,
             task: task_name,
@@ -422,8 +446,8 @@ impl Executor {
             status: o.status,
             msg: &msg,
             item: None,
-            diff: if task.no_log { &[] } else { &o.diff },
-            data: (!task.no_log).then_some(&o.data),
+            diff: if no_log { &[] } else { &o.diff },
+            data: (!no_log).then_some(&o.data),
             ignored,
             loop_summary: looped,
             delegated: o.delegated.as_deref(),

@@ -87,6 +87,19 @@ pub fn str_of(n: &Node) -> Result<String, ConfigError> {
 }
 
 /// A boolean keyword: YAML booleans, or strings yes/no/true/false.
+/// A boolean keyword given as a template (`run_once: "{{ x | default(false) }}"`): Ansible renders it per
+/// host at run time. Returns `Some(template)` for such a value (after checking its syntax), `None` for a
+/// plain boolean, which `bool_of` reads.
+pub fn templated_flag(n: &Node) -> Result<Option<Value>, ConfigError> {
+    match &n.kind {
+        NodeKind::Scalar(Value::String(s)) if mdxconf_config::template::has_jinja(s) => {
+            validate::check_template_str(s, &n.origin)?;
+            Ok(Some(Value::String(s.clone())))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub fn bool_of(n: &Node) -> Result<bool, ConfigError> {
     match &n.kind {
         NodeKind::Scalar(Value::Bool(b)) => Ok(*b),

@@ -1,7 +1,7 @@
 //! One play: hosts pattern, play-level settings, roles, task sections and handlers.
 use super::role::{self, RoleCtx};
-use super::task::{mentions_magic, parse_tasks, Cond, Inherit, Task};
-use super::{bool_of, err_at, load_vars_file, map_entries, seq_items, str_list, str_of, vars_map, LoadCtx};
+use super::task::{mentions_magic, parse_tasks, set_flag_template, Cond, Inherit, Task};
+use super::{bool_of, err_at, load_vars_file, map_entries, seq_items, str_list, str_of, templated_flag, vars_map, LoadCtx};
 use mdxconf_config::error::ConfigError;
 use mdxconf_config::yaml::{Node, Origin};
 use serde_json::{Map, Value};
@@ -158,7 +158,11 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         inh.tags = str_list(t)?;
     }
     if let Some(b) = get("become") {
-        inh.become_ = Some(bool_of(b)?);
+        let t = templated_flag(b)?;
+        if t.is_none() {
+            inh.become_ = Some(bool_of(b)?);
+        }
+        set_flag_template(&mut inh.flag_templates, "become", t);
     }
     if let Some(u) = get("become_user") {
         inh.become_user = Some(str_of(u)?);
@@ -167,22 +171,46 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         inh.environment.push(e.to_value());
     }
     if let Some(c) = get("check_mode") {
-        inh.check_mode = Some(bool_of(c)?);
+        let t = templated_flag(c)?;
+        if t.is_none() {
+            inh.check_mode = Some(bool_of(c)?);
+        }
+        set_flag_template(&mut inh.flag_templates, "check_mode", t);
     }
     if let Some(d) = get("diff") {
-        inh.diff = Some(bool_of(d)?);
+        let t = templated_flag(d)?;
+        if t.is_none() {
+            inh.diff = Some(bool_of(d)?);
+        }
+        set_flag_template(&mut inh.flag_templates, "diff", t);
     }
     if let Some(x) = get("no_log") {
-        inh.no_log = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            inh.no_log = bool_of(x)?;
+        }
+        set_flag_template(&mut inh.flag_templates, "no_log", t);
     }
     if let Some(x) = get("ignore_errors") {
-        inh.ignore_errors = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            inh.ignore_errors = bool_of(x)?;
+        }
+        set_flag_template(&mut inh.flag_templates, "ignore_errors", t);
     }
     if let Some(x) = get("any_errors_fatal") {
-        inh.any_errors_fatal = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            inh.any_errors_fatal = bool_of(x)?;
+        }
+        set_flag_template(&mut inh.flag_templates, "any_errors_fatal", t);
     }
     if let Some(x) = get("ignore_unreachable") {
-        inh.ignore_unreachable = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            inh.ignore_unreachable = bool_of(x)?;
+        }
+        set_flag_template(&mut inh.flag_templates, "ignore_unreachable", t);
     }
     inh.throttle = get("throttle").map(Node::to_value);
     inh.timeout = get("timeout").map(Node::to_value);

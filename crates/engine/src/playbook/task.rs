@@ -3,7 +3,7 @@
 use super::paths::{resolve_rel, show_dirs};
 use super::role::{self, RoleCtx};
 use super::validate;
-use super::{bool_of, err_at, map_entries, seq_items, str_list, str_of, LoadCtx};
+use super::{bool_of, err_at, map_entries, seq_items, str_list, str_of, templated_flag, LoadCtx};
 use mdxconf_config::error::ConfigError;
 use mdxconf_config::yaml::{self, Node, Origin};
 use serde_json::{Map, Value};
@@ -104,6 +104,9 @@ pub struct Task {
     pub ignore_unreachable: bool,
     pub throttle: Option<Value>,
     pub timeout: Option<Value>,
+    /// Boolean keywords given as templates (`become: "{{ x }}"`), rendered per host at run time; the
+    /// plain field of the same name is the value when there is none.
+    pub flag_templates: Vec<(&'static str, Value)>,
     pub vars: Arc<Map<String, Value>>,
     pub role: Option<Arc<RoleCtx>>,
     /// The task (or its role's vars) mentions hostvars/groups/play_hosts: the executor only builds
@@ -158,6 +161,8 @@ pub struct Inherit {
     pub delegate_facts: bool,
     pub any_errors_fatal: bool,
     pub ignore_unreachable: bool,
+    /// Boolean keywords given as templates, rendered per host at run time (keyword, template)
+    pub flag_templates: Vec<(&'static str, Value)>,
     /// At most this many hosts run the task at once (an int or a template)
     pub throttle: Option<Value>,
     /// Seconds the task may take on a host (an int or a template)
@@ -214,6 +219,14 @@ const TASK_KEYWORDS: &[&str] = &[
     "local_action",
     "action",
 ];
+
+/// Record (or, for a plain value, forget an inherited) template for a boolean keyword.
+pub fn set_flag_template(templates: &mut Vec<(&'static str, Value)>, key: &'static str, t: Option<Value>) {
+    templates.retain(|(k, _)| *k != key);
+    if let Some(t) = t {
+        templates.push((key, t));
+    }
+}
 
 /// Canonical module name of a task key, from the one registry (modules, control modules, refused ones).
 pub fn canonical_module(key: &str) -> Option<String> {
@@ -299,7 +312,11 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         }
     }
     if let Some(b) = get("become") {
-        own.become_ = Some(bool_of(b)?);
+        let t = templated_flag(b)?;
+        if t.is_none() {
+            own.become_ = Some(bool_of(b)?);
+        }
+        set_flag_template(&mut own.flag_templates, "become", t);
     }
     if let Some(u) = get("become_user") {
         own.become_user = Some(str_of(u)?);
@@ -313,19 +330,39 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         own.vars = Arc::new(m);
     }
     if let Some(c) = get("check_mode") {
-        own.check_mode = Some(bool_of(c)?);
+        let t = templated_flag(c)?;
+        if t.is_none() {
+            own.check_mode = Some(bool_of(c)?);
+        }
+        set_flag_template(&mut own.flag_templates, "check_mode", t);
     }
     if let Some(d) = get("diff") {
-        own.diff = Some(bool_of(d)?);
+        let t = templated_flag(d)?;
+        if t.is_none() {
+            own.diff = Some(bool_of(d)?);
+        }
+        set_flag_template(&mut own.flag_templates, "diff", t);
     }
     if let Some(x) = get("no_log") {
-        own.no_log = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.no_log = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "no_log", t);
     }
     if let Some(x) = get("ignore_errors") {
-        own.ignore_errors = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.ignore_errors = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "ignore_errors", t);
     }
     if let Some(x) = get("run_once") {
-        own.run_once = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.run_once = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "run_once", t);
     }
     if let Some(x) = get("delegate_to") {
         own.delegate_to = Some(str_of(x)?);
@@ -337,13 +374,25 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         own.delegate_to = Some("localhost".into());
     }
     if let Some(x) = get("delegate_facts") {
-        own.delegate_facts = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.delegate_facts = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "delegate_facts", t);
     }
     if let Some(x) = get("any_errors_fatal") {
-        own.any_errors_fatal = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.any_errors_fatal = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "any_errors_fatal", t);
     }
     if let Some(x) = get("ignore_unreachable") {
-        own.ignore_unreachable = bool_of(x)?;
+        let t = templated_flag(x)?;
+        if t.is_none() {
+            own.ignore_unreachable = bool_of(x)?;
+        }
+        set_flag_template(&mut own.flag_templates, "ignore_unreachable", t);
     }
     if let Some(x) = get("throttle") {
         own.throttle = Some(x.to_value());
@@ -404,6 +453,7 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
         delegate_facts: own.delegate_facts,
         any_errors_fatal: own.any_errors_fatal,
         ignore_unreachable: own.ignore_unreachable,
+        flag_templates: own.flag_templates.clone(),
         throttle: own.throttle.clone(),
         timeout: own.timeout.clone(),
         vars: own.vars.clone(),

@@ -623,3 +623,41 @@ fn implicit_localhost() {
     assert_eq!(statuses(&doc, "on the controller"), vec![("localhost".to_string(), "changed".to_string())]);
     assert_eq!(statuses(&doc, "everyone"), vec![("h1".to_string(), "changed".to_string())], "all does not include the implicit localhost");
 }
+
+/// Issue 14.0: boolean keywords given as templates are rendered per host at run time (they were
+/// refused with "expected a boolean").
+#[test]
+fn templated_boolean_keywords() {
+    let p = Project::local(&["h1", "h2"]);
+    p.write(
+        "site.yml",
+        r#"
+- hosts: web
+  gather_facts: false
+  vars: {yes_var: true}
+  tasks:
+    - name: once
+      command: "echo once"
+      run_once: "{{ testvar | default(False) or yes_var }}"
+    - name: ignored
+      command: "false"
+      ignore_errors: "{{ yes_var }}"
+    - name: hidden on h1
+      command: "echo secret-output"
+      no_log: "{{ inventory_hostname == 'h1' }}"
+    - name: not in check mode
+      command: "true"
+      check_mode: "{{ 'no' }}"
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(statuses(&doc, "once").len(), 1, "run_once rendered true: {:?}", statuses(&doc, "once"));
+    assert_eq!(recap_total(&doc, "ignored"), 2);
+    let r = |host: &str| doc["results"].as_array().unwrap().iter().find(|r| r["task"] == "hidden on h1" && r["host"] == host).unwrap().to_string();
+    assert!(r("h1").contains("has been hidden") && !r("h2").contains("has been hidden"), "{} / {}", r("h1"), r("h2"));
+    // --check: the templated check_mode: no still runs the command
+    let (code, doc, err) = p.cli_json("site.yml", &["--check"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(statuses(&doc, "not in check mode").iter().all(|(_, s)| s == "changed"), "{:?}", statuses(&doc, "not in check mode"));
+}
