@@ -1,10 +1,13 @@
-//! Loop items: `loop`/`with_list` as is, `with_items` flattened one level, `with_dict` as key/value items.
+//! Loop items: `loop`/`with_list` as is, `with_items` flattened one level, `with_dict` as key/value items,
+//! `with_<lookup>` through lookups.rs.
+use super::lookups::{self, LookupEnv};
 use crate::playbook::task::{LoopKind, LoopSpec};
 use serde_json::{Map, Value};
 
 /// Turn a rendered loop value into items.
-pub fn items(spec: &LoopSpec, rendered: Value) -> Result<Vec<Value>, String> {
+pub fn items(spec: &LoopSpec, rendered: Value, env: &LookupEnv<'_>) -> Result<Vec<Value>, String> {
     match spec.kind {
+        LoopKind::Lookup(name) => lookups::items(name, rendered, env),
         LoopKind::List => match rendered {
             Value::Array(a) => Ok(a),
             Value::Null => Ok(vec![]),

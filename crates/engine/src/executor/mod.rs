@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod host;
 pub mod host_table;
 pub mod inventory_ops;
+pub mod lookups;
 pub mod loops;
 pub mod module_call;
 pub mod outcome;
@@ -473,7 +474,8 @@ impl Executor {
                     let c = Value::Object(ctx.clone());
                     let rendered = self.templater.render_value(&spec.value, &c, &task.origin).map_err(|e| e.to_string())?;
                     let mut v = Vec::new();
-                    for item in loops::items(spec, rendered)? {
+                    let dirs = self.search_dirs(task);
+                    for item in loops::items(spec, rendered, &lookups::LookupEnv { search_dirs: &dirs })? {
                         ctx.insert(task.loop_control.loop_var.clone(), item.clone());
                         if conditions::all_true(&self.templater, &task.when, &Value::Object(ctx.clone())).map_err(|e| e.to_string())? {
                             v.push(Some(item));

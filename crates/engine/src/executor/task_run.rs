@@ -48,9 +48,17 @@ impl Executor {
                 }
             }
             Some(spec) => {
-                let items = self.templater.render_value(&spec.value, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string()).and_then(|v| loops::items(spec, v));
+                let dirs = self.search_dirs(task);
+                let env = super::lookups::LookupEnv { search_dirs: &dirs };
+                let items =
+                    self.templater.render_value(&spec.value, &Value::Object(ctx.clone()), &task.origin).map_err(|e| e.to_string()).and_then(|v| loops::items(spec, v, &env));
                 match items {
-                    Err(e) => ItemOutcome::failed(e),
+                    // as Ansible: a loop that cannot be rendered (an undefined variable) is skipped when the
+                    // task's `when` is false without the item, and fails the task otherwise
+                    Err(e) => match conditions::all_true(&self.templater, &task.when, &Value::Object(ctx.clone())) {
+                        Ok(false) => ItemOutcome::skipped(),
+                        _ => ItemOutcome::failed(e),
+                    },
                     Ok(items) => self.run_loop(&t, &mut ctx, items, &mut shared).await,
                 }
             }
@@ -68,10 +76,20 @@ impl Executor {
         let mut diffs = Vec::new();
         let header = prt.free.then_some(task_name);
         let no_log = self.flag(task, "no_log", ctx).unwrap_or(task.no_log);
+        let lc = &task.loop_control;
+        let pause = self.num_f(&lc.pause, ctx, task);
+        let all = if lc.extended { items.clone() } else { vec![] };
         for (i, item) in items.into_iter().enumerate() {
+            if i > 0 && pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+            }
             ctx.insert(lv.clone(), item.clone());
-            if let Some(iv) = &task.loop_control.index_var {
+            if let Some(iv) = &lc.index_var {
                 ctx.insert(iv.clone(), Value::from(i));
+            }
+            if lc.extended {
+                ctx.insert("ansible_loop".into(), super::lookups::extended_vars(&all, i, lc.extended_allitems));
+                ctx.insert("ansible_loop_var".into(), Value::String(lv.clone()));
             }
             let cval = Value::Object(ctx.clone());
             let r = match conditions::all_true(&self.templater, &task.when, &cval) {
@@ -113,6 +131,7 @@ impl Executor {
             results.push(Value::Object(d));
         }
         ctx.remove(lv);
+        ctx.remove("ansible_loop");
         let mut data = Map::new();
         data.insert("changed".into(), Value::Bool(any_changed));
         data.insert("failed".into(), Value::Bool(any_failed));
@@ -186,6 +205,14 @@ impl Executor {
         }
     }
 
+    /// Where a task's relative file names are looked for: its role's files/, templates/ and directory,
+    /// then the playbook's.
+    pub(super) fn search_dirs(&self, task: &Task) -> Vec<std::path::PathBuf> {
+        let mut dirs = task.role.as_ref().map(|r| r.search_dirs()).unwrap_or_default();
+        dirs.extend([self.playbook_dir.join("files"), self.playbook_dir.join("templates"), self.playbook_dir.clone()]);
+        dirs
+    }
+
     /// A boolean keyword given as a template, rendered with this host's variables (None: not templated,
     /// the task's plain field holds the value). A template that fails to render counts as false, as an
     /// undefined value would; its error shows when the task itself renders.
@@ -197,6 +224,18 @@ impl Executor {
             Ok(v) => truthy(&v),
             Err(_) => false,
         })
+    }
+
+    /// A number of seconds (int or float, or a template of one); 0 when absent or not a number.
+    fn num_f(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task) -> f64 {
+        match v {
+            None => 0.0,
+            Some(v) => match self.templater.render_value(v, &Value::Object(ctx.clone()), &task.origin) {
+                Ok(Value::Number(n)) => n.as_f64().unwrap_or(0.0).max(0.0),
+                Ok(Value::String(s)) => s.trim().parse::<f64>().unwrap_or(0.0).max(0.0),
+                _ => 0.0,
+            },
+        }
     }
 
     pub(super) fn num(&self, v: &Option<Value>, ctx: &Map<String, Value>, task: &Task, default: u64) -> u64 {
@@ -318,13 +357,7 @@ impl Executor {
             return super::control::reboot(self, &conn, become_user.as_deref(), args, check, h, prt, ctx).await;
         }
         let vars = Value::Object(ctx.clone());
-        let mut search_dirs = Vec::new();
-        if let Some(r) = &task.role {
-            search_dirs.extend(r.search_dirs());
-        }
-        search_dirs.push(self.playbook_dir.join("files"));
-        search_dirs.push(self.playbook_dir.join("templates"));
-        search_dirs.push(self.playbook_dir.clone());
+        let search_dirs = self.search_dirs(task);
         let mctx = ModuleCtx {
             conn: &*conn,
             become_user: become_user.as_deref(),

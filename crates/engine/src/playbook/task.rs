@@ -25,6 +25,8 @@ pub enum LoopKind {
     Items,
     /// `with_dict:`: dict2items
     Dict,
+    /// `with_<lookup>:` (sequence, together, nested, subelements, ...): executor/lookups.rs
+    Lookup(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -38,11 +40,16 @@ pub struct LoopControl {
     pub loop_var: String,
     pub index_var: Option<String>,
     pub label: Option<Value>,
+    /// Seconds between items (a number or a template)
+    pub pause: Option<Value>,
+    /// `extended`: the `ansible_loop` variable; `extended_allitems` adds `allitems`
+    pub extended: bool,
+    pub extended_allitems: bool,
 }
 
 impl Default for LoopControl {
     fn default() -> Self {
-        LoopControl { loop_var: "item".into(), index_var: None, label: None }
+        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: false, extended_allitems: true }
     }
 }
 
@@ -273,7 +280,7 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             action_args = Some(args);
             continue;
         }
-        if TASK_KEYWORDS.contains(k) {
+        if TASK_KEYWORDS.contains(k) || k.starts_with("with_") {
             continue;
         }
         match canonical_module(k) {
@@ -404,13 +411,31 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
     let cond = |k: &str| get(k).map(|v| Cond { expr: v.to_value(), origin: v.origin.clone() });
 
     let mut loop_ = None;
-    for (key, kind) in [("loop", LoopKind::List), ("with_list", LoopKind::List), ("with_items", LoopKind::Items), ("with_dict", LoopKind::Dict)] {
-        if let Some(v) = get(key) {
-            if loop_.is_some() {
-                return Err(err_at(&v.origin, "only one of loop/with_* per task"));
-            }
-            loop_ = Some(LoopSpec { kind, value: v.to_value() });
+    for (key, ko, v) in &entries {
+        let kind = match *key {
+            "loop" | "with_list" => LoopKind::List,
+            "with_items" => LoopKind::Items,
+            "with_dict" => LoopKind::Dict,
+            k => match k.strip_prefix("with_") {
+                Some(name) => match crate::executor::lookups::LOOKUPS.iter().find(|l| **l == name) {
+                    Some(l) => LoopKind::Lookup(l),
+                    None => {
+                        return Err(err_at(
+                            ko,
+                            format!(
+                                "`{k}`: the `{name}` lookup is not supported (loops: loop, with_items, with_list, with_dict, {})",
+                                crate::executor::lookups::LOOKUPS.iter().map(|l| format!("with_{l}")).collect::<Vec<_>>().join(", ")
+                            ),
+                        ))
+                    }
+                },
+                None => continue,
+            },
+        };
+        if loop_.is_some() {
+            return Err(err_at(&v.origin, "only one of loop/with_* per task"));
         }
+        loop_ = Some(LoopSpec { kind, value: v.to_value() });
     }
     let mut loop_control = LoopControl::default();
     if let Some(lc) = get("loop_control") {
@@ -419,7 +444,9 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
                 "loop_var" => loop_control.loop_var = str_of(v)?,
                 "index_var" => loop_control.index_var = Some(str_of(v)?),
                 "label" => loop_control.label = Some(v.to_value()),
-                "pause" | "extended" => {}
+                "pause" => loop_control.pause = Some(v.to_value()),
+                "extended" => loop_control.extended = bool_of(v)?,
+                "extended_allitems" => loop_control.extended_allitems = bool_of(v)?,
                 _ => return Err(err_at(ko, format!("unknown loop_control key `{k}`"))),
             }
         }

@@ -661,3 +661,63 @@ fn templated_boolean_keywords() {
     assert_eq!(code, 0, "{err}");
     assert!(statuses(&doc, "not in check mode").iter().all(|(_, s)| s == "changed"), "{:?}", statuses(&doc, "not in check mode"));
 }
+
+/// Issue 14.2: the `with_<lookup>` loops real roles use, `loop_control: extended/pause`, and a loop
+/// over an undefined variable under a false `when` (skipped, as in Ansible).
+#[test]
+fn with_lookup_loops_and_extended_loop_control() {
+    let p = Project::local(&["h1"]);
+    p.write("files/a.conf", "a");
+    p.write("files/b.conf", "b");
+    p.write(
+        "site.yml",
+        r#"
+- hosts: web
+  gather_facts: false
+  vars:
+    users: [{name: u1, keys: [k1, k2]}, {name: u2, keys: [k3]}]
+  tasks:
+    - set_fact: {seq: "{{ seq | default([]) + [item] }}"}
+      with_sequence: start=1 end=3 format=n%02d
+    - set_fact: {pairs: "{{ pairs | default([]) + [item.0 ~ item.1] }}"}
+      with_together: [[a, b], [1, 2]]
+    - set_fact: {prod: "{{ prod | default([]) + [item.0 ~ item.1] }}"}
+      with_nested: [[x, y], [1, 2]]
+    - set_fact: {sub: "{{ sub | default([]) + [item.0.name ~ ':' ~ item.1] }}"}
+      with_subelements: [ "{{ users }}", keys ]
+    - set_fact: {idx: "{{ idx | default([]) + [item.0 ~ '=' ~ item.1] }}"}
+      with_indexed_items: [p, q]
+    - set_fact: {lines: "{{ lines | default([]) + [item] }}"}
+      with_lines: printf 'l1\nl2\n'
+    - set_fact: {globbed: "{{ globbed | default([]) + [item | basename] }}"}
+      with_fileglob: "*.conf"
+    - set_fact: {found: "{{ item | basename }}"}
+      with_first_found: [missing.conf, b.conf]
+    - set_fact: {ext: "{{ ext | default([]) + [ansible_loop.index ~ '/' ~ ansible_loop.length ~ (ansible_loop.last | ternary('L', ''))] }}"}
+      loop: [a, b]
+      loop_control: {extended: true, pause: 0.1}
+    - name: undefined loop, false when
+      debug: {msg: "{{ item }}"}
+      with_items: ["{{ baz }}"]
+      when: false
+    - assert:
+        that:
+          - seq == ['n01', 'n02', 'n03']
+          - pairs == ['a1', 'b2']
+          - prod == ['x1', 'x2', 'y1', 'y2']
+          - sub == ['u1:k1', 'u1:k2', 'u2:k3']
+          - idx == ['0=p', '1=q']
+          - lines == ['l1', 'l2']
+          - globbed == ['a.conf', 'b.conf']
+          - found == 'b.conf'
+          - ext == ['1/2', '2/2L']
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc}");
+    assert_eq!(statuses(&doc, "undefined loop, false when"), vec![("h1".to_string(), "skipped".to_string())]);
+    p.write("bad.yml", "- hosts: web\n  tasks:\n    - debug: {msg: x}\n      with_bogus: [1]\n");
+    let (code, _, err) = p.cli("bad.yml", &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.yml:4:7") && err.contains("`bogus` lookup is not"), "{err}");
+}
