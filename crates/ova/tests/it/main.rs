@@ -5,4 +5,5 @@ mod common;
 mod ovf_schema;
 mod roundtrip;
 mod verify_and_atomic;
+mod verify_rejects;
 mod virt_v2v;
