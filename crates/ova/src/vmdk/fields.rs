@@ -63,7 +63,12 @@ pub fn check_header(what: &str, raw: &[u8; 512], h: &SparseHeader, total_sectors
         return Err(mismatch(what, "capacity", "at least 1 sector", 0));
     }
     if h.capacity_sectors.checked_mul(SECTOR).is_none() || gt_count(h.capacity_sectors) > QEMU_MAX_GD_ENTRIES {
-        return Err(mismatch(what, "capacity", format!("at most {} sectors (qemu's grain directory limit)", QEMU_MAX_GD_ENTRIES * GTES_PER_GT * GRAIN_SECTORS), h.capacity_sectors));
+        return Err(mismatch(
+            what,
+            "capacity",
+            format!("at most {} sectors (qemu's grain directory limit)", QEMU_MAX_GD_ENTRIES * GTES_PER_GT * GRAIN_SECTORS),
+            h.capacity_sectors,
+        ));
     }
     if h.rgd_offset != 0 {
         return Err(mismatch(what, "rgdOffset", 0, h.rgd_offset));
@@ -175,20 +180,21 @@ mod tests {
 
     #[test]
     fn each_field_is_named_with_expected_and_found() {
-        let cases: Vec<(Box<dyn Fn(&mut SparseHeader)>, &str)> = vec![
-            (Box::new(|h| h.version = 1), "header version: expected 3, found 1"),
-            (Box::new(|h| h.flags &= !FLAG_NEWLINE_TEST), "missing bits 0x1"),
-            (Box::new(|h| h.flags |= 1 << 1), "unexpected bits 0x2"),
-            (Box::new(|h| h.compress_algorithm = 0), "compressAlgorithm: expected 1 (deflate), found 0"),
-            (Box::new(|h| h.grain_sectors = 100), "grainSize: expected a power of two"),
-            (Box::new(|h| h.grain_sectors = 1 << 22), "qemu refuses more"),
-            (Box::new(|h| h.grain_sectors = 256), "grainSize: expected 128 sectors"),
-            (Box::new(|h| h.gtes_per_gt = 1024), "numGTEsPerGT: expected 512, found 1024"),
-            (Box::new(|h| h.capacity_sectors = 0), "capacity: expected at least 1 sector"),
-            (Box::new(|h| h.capacity_sectors = u64::MAX), "capacity: expected at most"),
-            (Box::new(|h| h.overhead_sectors = u64::MAX), "overHead"),
-            (Box::new(|h| h.descriptor_offset = u64::MAX), "descriptorOffset"),
-            (Box::new(|h| h.descriptor_sectors = u64::MAX), "descriptorOffset"),
+        type Damage = fn(&mut SparseHeader);
+        let cases: Vec<(Damage, &str)> = vec![
+            (|h| h.version = 1, "header version: expected 3, found 1"),
+            (|h| h.flags &= !FLAG_NEWLINE_TEST, "missing bits 0x1"),
+            (|h| h.flags |= 1 << 1, "unexpected bits 0x2"),
+            (|h| h.compress_algorithm = 0, "compressAlgorithm: expected 1 (deflate), found 0"),
+            (|h| h.grain_sectors = 100, "grainSize: expected a power of two"),
+            (|h| h.grain_sectors = 1 << 22, "qemu refuses more"),
+            (|h| h.grain_sectors = 256, "grainSize: expected 128 sectors"),
+            (|h| h.gtes_per_gt = 1024, "numGTEsPerGT: expected 512, found 1024"),
+            (|h| h.capacity_sectors = 0, "capacity: expected at least 1 sector"),
+            (|h| h.capacity_sectors = u64::MAX, "capacity: expected at most"),
+            (|h| h.overhead_sectors = u64::MAX, "overHead"),
+            (|h| h.descriptor_offset = u64::MAX, "descriptorOffset"),
+            (|h| h.descriptor_sectors = u64::MAX, "descriptorOffset"),
         ];
         for (damage, want) in cases {
             let (mut h, _) = good();
@@ -217,7 +223,9 @@ mod tests {
     #[test]
     fn descriptor_text_checks() {
         let d = descriptor_text(2048, "x.vmdk", 1, "lsilogic", 4);
-        assert!(check_descriptor_text(&d.replace("streamOptimized", "monolithicSparse"), 2048).unwrap_err().contains("createType: expected \"streamOptimized\", found \"monolithicSparse\""));
+        assert!(check_descriptor_text(&d.replace("streamOptimized", "monolithicSparse"), 2048)
+            .unwrap_err()
+            .contains("createType: expected \"streamOptimized\", found \"monolithicSparse\""));
         assert!(check_descriptor_text(&d, 4096).unwrap_err().contains("extent sector count: expected 4096"));
         assert!(check_descriptor_text(&d.replace("RW 2048", "RDONLY 2048"), 2048).unwrap_err().contains("extent access"));
         assert!(check_descriptor_text(&d.replace("SPARSE", "FLAT"), 2048).unwrap_err().contains("extent type"));

@@ -84,7 +84,9 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
     // Tail, where qemu looks for it (the last 1536 bytes): footer marker, footer, end-of-stream marker.
     let (eos_val, eos_size, eos_type) = marker_fields(&region.sector(total - 1)?);
     if (eos_val, eos_size, eos_type) != (0, 0, MARKER_EOS) {
-        return Err(format!("end-of-stream marker (last sector): expected value 0 size 0 type {MARKER_EOS}, found value {eos_val} size {eos_size} type {eos_type}: stream truncated?"));
+        return Err(format!(
+            "end-of-stream marker (last sector): expected value 0 size 0 type {MARKER_EOS}, found value {eos_val} size {eos_size} type {eos_type}: stream truncated?"
+        ));
     }
     let (fm_val, fm_size, fm_type) = marker_fields(&region.sector(total - 3)?);
     if (fm_val, fm_size, fm_type) != (1, 0, MARKER_FOOTER) {

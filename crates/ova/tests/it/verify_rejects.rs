@@ -411,3 +411,45 @@ fn verify_rejects_an_ovf_without_a_virtual_system() {
     }));
     assert_has(&e, &["v.ovf: Envelope has no VirtualSystem"]);
 }
+
+// ---------------------------------------------------------------- what the writer makes passes
+
+/// Every combination the other tests export (both vSphere lines, both controllers, both firmwares,
+/// with and without vApp options) verifies, and the report says the schema check ran.
+#[test]
+fn verify_accepts_every_ova_the_writer_makes_and_reports_the_schema_check() {
+    use mdxconf_ova::verify::{verify_with, SchemaCheck, SchemaMode, VerifyOptions};
+    use mdxconf_ova::{Controller, Firmware, VsphereVersion};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.raw");
+    raw_image(&src, 16 * MIB + 512, &[(0, 100_000), (9 * MIB, 70_000)]);
+    let cases = [
+        ("7.0", "ubuntu64Guest", Controller::Pvscsi, Firmware::Efi, 17, false),
+        ("7.0u3", "ubuntu64Guest", Controller::Pvscsi, Firmware::Bios, 19, true),
+        ("8.0u2", "debian12_64Guest", Controller::Nvme, Firmware::Efi, 21, true),
+        ("8.0u2", "otherLinux64Guest", Controller::Nvme, Firmware::Bios, 21, false),
+    ];
+    for (i, (vsphere, os, controller, firmware, vmx, vapp)) in cases.into_iter().enumerate() {
+        let name = format!("w{i}");
+        let ova = dir.path().join(format!("{name}.ova"));
+        let mut s = spec(&src, &name, &ova);
+        s.vsphere = VsphereVersion::parse(vsphere).unwrap();
+        s.vm.os_type = os.into();
+        s.vm.controller = controller;
+        s.vm.firmware = firmware;
+        s.vm.vmx_version = vmx;
+        s.vm.product = vapp.then(|| mdxconf_ova::vapp::cloud_init_product(&name, "1"));
+        export_ova(&s).unwrap();
+        let r = verify(&ova, true).unwrap_or_else(|e| panic!("{vsphere}/{controller:?}/{firmware:?}: {e:#}"));
+        assert!(matches!(&r.schema, SchemaCheck::Passed { schema } if schema.contains("dsp8023")), "{:?}", r.schema);
+        assert_eq!(r.disks.len(), 1);
+        assert!(r.schema.to_string().starts_with("OVF schema: valid against"), "{}", r.schema);
+        // skipping the schema check is said, not silent
+        let off = verify_with(&ova, &VerifyOptions { inflate: false, schema: SchemaMode::Off }).unwrap();
+        assert_eq!(off.schema.to_string(), "OVF schema: NOT CHECKED (--no-schema)");
+    }
+    // an explicit schema that cannot be read is an error, not a skipped check
+    let ova = dir.path().join("w0.ova");
+    let e = verify_with(&ova, &VerifyOptions { inflate: false, schema: SchemaMode::File(dir.path().join("missing.xsd")) }).unwrap_err();
+    assert!(format!("{e:#}").contains("xmllint could not validate"), "{e:#}");
+}
