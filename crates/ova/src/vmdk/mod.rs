@@ -2,6 +2,8 @@
 //! and stream markers): on-disk structures shared by the writer and the reader.
 pub mod fields;
 pub mod reader;
+#[cfg(test)]
+mod robustness;
 pub mod writer;
 
 pub const SECTOR: u64 = 512;
