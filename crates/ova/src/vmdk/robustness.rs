@@ -15,7 +15,7 @@ fn small_vmdk() -> Vec<u8> {
     let mut w = StreamOptimizedWriter::new(Vec::new(), capacity_sectors, &descriptor_text(capacity_sectors, "t.vmdk", 7, "lsilogic", 4)).unwrap();
     let mut c = Vec::new();
     for g in [0u64, 1, 600] {
-        let data: Vec<u8> = (0..GRAIN_BYTES).map(|i| (i as u64 ^ g).wrapping_mul(31) as u8).collect();
+        let data: Vec<u8> = (0..GRAIN_BYTES).map(|i| (i ^ g).wrapping_mul(31) as u8).collect();
         compress_grain(&data, 1, &mut c).unwrap();
         w.write_grain(g, &c).unwrap();
     }
