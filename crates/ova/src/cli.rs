@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::input::InputFormat;
 use crate::ova::{default_mtime, export_ova, ExportSpec};
 use crate::ovf::{Controller, Firmware, VmHardware};
-use crate::verify::verify;
+use crate::verify::{verify_with, SchemaMode, VerifyOptions};
 use crate::vsphere::VsphereVersion;
 
 #[derive(clap::Args, Debug)]
@@ -67,12 +67,23 @@ pub struct OvaArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum OvaCmd {
-    /// Check member order, manifest hashes, OVF references and VMDK structure
+    /// Check the tar layout (names, member types, order), manifest hashes, the OVF descriptor (structure,
+    /// and DMTF's schema with xmllint) and each VMDK's header fields and structure
     Verify {
         file: PathBuf,
         /// Skip inflating every grain (structure-only check)
         #[arg(long)]
         quick: bool,
+        /// Validate the descriptor against this XSD instead of the bundled DMTF dsp8023 1.1.1 schema
+        /// (needs xmllint)
+        #[arg(long, value_name = "XSD", conflicts_with = "no_schema")]
+        schema: Option<PathBuf>,
+        /// Fail when xmllint is missing instead of reporting the schema check as not done
+        #[arg(long, conflicts_with = "no_schema")]
+        require_schema: bool,
+        /// Skip the schema check (the output says it was not done)
+        #[arg(long)]
+        no_schema: bool,
     },
 }
 
@@ -119,11 +130,18 @@ pub fn run_export(a: ExportArgs) -> Result<i32> {
 
 pub fn run_ova(a: OvaArgs) -> Result<i32> {
     match a.cmd {
-        OvaCmd::Verify { file, quick } => {
-            let r = verify(&file, !quick)?;
+        OvaCmd::Verify { file, quick, schema, require_schema, no_schema } => {
+            let schema = match (schema, require_schema, no_schema) {
+                (Some(xsd), _, _) => SchemaMode::File(xsd),
+                (None, true, _) => SchemaMode::Required,
+                (None, false, true) => SchemaMode::Off,
+                (None, false, false) => SchemaMode::Auto,
+            };
+            let r = verify_with(&file, &VerifyOptions { inflate: !quick, schema })?;
             for (name, d) in &r.disks {
                 println!("{name}: {} ({} bytes capacity, {} grains, {} grain tables)", d.create_type, d.capacity_bytes, d.grains, d.grain_tables);
             }
+            println!("{}", r.schema);
             println!("{}: OK ({} members)", file.display(), r.members.len());
             Ok(0)
         }

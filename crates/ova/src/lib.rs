@@ -7,7 +7,8 @@
 //!   VMDK), write a streamOptimized VMDK ([`vmdk`], written by hand: no crate writes it), the OVF
 //!   descriptor ([`ovf`], [`descriptor`], [`vsphere`] hardware versions, [`vapp`] cloud-init options), the
 //!   SHA-256 manifest, and the tar ([`tarfmt`], [`ova`]), atomically.
-//! - [`verify`]: an OVA checked as an importer would (tar layout, manifest, descriptor, VMDK grains).
+//! - [`verify`]: an OVA checked as an importer would (tar members and order, manifest, descriptor structure
+//!   and DMTF schema, VMDK header fields as qemu reads them, grains).
 mod atomic;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -44,6 +44,9 @@ impl Artifact {
         let p = path.display();
         if head.len() >= 263 && &head[257..262] == b"ustar" {
             let report = mdxconf_ova::verify::verify(path, true).with_context(|| format!("{p} fails `ova verify`; not booting it"))?;
+            if let mdxconf_ova::verify::SchemaCheck::Skipped { .. } = report.schema {
+                eprintln!("{p}: {}", report.schema);
+            }
             let ovf_member = report.members.iter().find(|m| m.name.ends_with(".ovf")).with_context(|| format!("{p}: no .ovf member"))?;
             let f = std::fs::File::open(path)?;
             let mut text = vec![0u8; ovf_member.size as usize];

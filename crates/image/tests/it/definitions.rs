@@ -52,18 +52,10 @@ fn bad_definition_errors_name_file_line_col() {
     assert!(e.message.contains("base image `nope` not found"), "{e}");
 }
 
-/// The DMTF OVF schemas (stored with the ova crate's tests), with the CIM schemas' absolute import of
-/// common.xsd pointed at the local copy (xmllint runs with --nonet).
+/// The DMTF OVF schemas `ova verify` bundles (stored with the ova crate's tests), with the CIM schemas'
+/// absolute import of common.xsd pointed at the local copy (xmllint runs with --nonet).
 fn dmtf_schema(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = common::repo().join("crates/ova/tests/fixtures/dmtf");
-    for e in std::fs::read_dir(&src).unwrap().flatten() {
-        let name = e.file_name();
-        if name.to_string_lossy().ends_with(".xsd") {
-            let text = std::fs::read_to_string(e.path()).unwrap().replace("schemaLocation=\"http://schemas.dmtf.org/wbem/wscim/1/common.xsd\"", "schemaLocation=\"common.xsd\"");
-            std::fs::write(dir.join(&name), text).unwrap();
-        }
-    }
-    dir.join("dsp8023_1.1.1.xsd")
+    mdxconf_ova::verify::schema::write_bundled(dir).unwrap()
 }
 
 /// Every shipped definition is deployable: cloud-init set up (its own or its base's), and the outputs

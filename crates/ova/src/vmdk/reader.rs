@@ -15,15 +15,19 @@ pub struct Region<'a> {
 }
 
 impl Region<'_> {
+    /// Reads `buf.len()` bytes at `at`; an offset or length beyond the region (however large) is an error.
     fn read(&self, at: u64, buf: &mut [u8]) -> Result<(), String> {
-        if at + buf.len() as u64 > self.len {
-            return Err(format!("read of {} bytes at {at} runs past the end ({} bytes): file truncated?", buf.len(), self.len));
+        let end = at.checked_add(buf.len() as u64);
+        let abs = self.offset.checked_add(at);
+        match (end, abs) {
+            (Some(end), Some(abs)) if end <= self.len => self.file.read_exact_at(buf, abs).map_err(|e| format!("read at {at}: {e}")),
+            _ => Err(format!("read of {} bytes at {at} runs past the end ({} bytes): file truncated?", buf.len(), self.len)),
         }
-        self.file.read_exact_at(buf, self.offset + at).map_err(|e| format!("read at {at}: {e}"))
     }
     fn sector(&self, s: u64) -> Result<[u8; 512], String> {
         let mut b = [0u8; 512];
-        self.read(s * SECTOR, &mut b)?;
+        let at = s.checked_mul(SECTOR).ok_or_else(|| format!("sector {s} lies past the end ({} bytes)", self.len))?;
+        self.read(at, &mut b)?;
         Ok(b)
     }
 }
@@ -51,7 +55,10 @@ pub fn check(region: &Region, inflate: bool) -> Result<VmdkInfo, String> {
 /// Writes the disk a streamOptimized VMDK holds into `dest` as a raw image of its capacity (sparse:
 /// only the grains the stream carries are written), after checking it as `check` does.
 pub fn extract_raw(region: &Region, dest: &File) -> Result<VmdkInfo, String> {
-    let head = SparseHeader::parse(&region.sector(0)?).map_err(|e| format!("header: {e}"))?;
+    let first = region.sector(0)?;
+    let head = SparseHeader::parse(&first).map_err(|e| format!("header: {e}"))?;
+    // the capacity is bounded before the raw file is sized by it
+    fields::check_header("header", &first, &head, region.len / SECTOR)?;
     let capacity = head.capacity_sectors.checked_mul(SECTOR).ok_or("header: capacity overflows")?;
     dest.set_len(capacity).map_err(|e| format!("sizing the raw disk: {e}"))?;
     let mut sink = |at: u64, data: &[u8]| {
@@ -68,32 +75,29 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
         return Err(format!("size {} is not a whole number of sectors or too small", region.len));
     }
     let total = region.len / SECTOR;
-    let head = SparseHeader::parse(&region.sector(0)?).map_err(|e| format!("header: {e}"))?;
-    let need = FLAG_COMPRESSED | FLAG_MARKERS;
-    if head.version != VERSION || head.flags & need != need {
-        return Err(format!("header: version {} flags {:#x}: not a streamOptimized (v3, compressed, markers) VMDK", head.version, head.flags));
-    }
-    if head.grain_sectors != GRAIN_SECTORS || head.gtes_per_gt as u64 != GTES_PER_GT || head.compress_algorithm != COMPRESS_DEFLATE {
-        return Err(format!("header: unsupported grain size {} / GTEs per GT {} / compression {}", head.grain_sectors, head.gtes_per_gt, head.compress_algorithm));
-    }
+    let first = region.sector(0)?;
+    let head = SparseHeader::parse(&first).map_err(|e| format!("header: {e}"))?;
+    fields::check_header("header", &first, &head, total)?;
+    fields::check_leading_gd(&head)?;
     let create_type = check_descriptor(region, &head)?;
 
-    // Tail: footer marker, footer, end-of-stream marker.
+    // Tail, where qemu looks for it (the last 1536 bytes): footer marker, footer, end-of-stream marker.
     let (eos_val, eos_size, eos_type) = marker_fields(&region.sector(total - 1)?);
     if (eos_val, eos_size, eos_type) != (0, 0, MARKER_EOS) {
-        return Err("last sector is not an end-of-stream marker: stream truncated?".into());
+        return Err(format!(
+            "end-of-stream marker (last sector): expected value 0 size 0 type {MARKER_EOS}, found value {eos_val} size {eos_size} type {eos_type}: stream truncated?"
+        ));
     }
     let (fm_val, fm_size, fm_type) = marker_fields(&region.sector(total - 3)?);
-    if fm_size != 0 || fm_type != MARKER_FOOTER || fm_val != 1 {
-        return Err("no footer marker + footer + end-of-stream marker at the end of the stream: stream truncated?".into());
+    if (fm_val, fm_size, fm_type) != (1, 0, MARKER_FOOTER) {
+        return Err(format!(
+            "footer marker (third sector from the end): expected value 1 size 0 type {MARKER_FOOTER}, found value {fm_val} size {fm_size} type {fm_type}: no footer + end-of-stream marker at the end, stream truncated?"
+        ));
     }
-    let foot = SparseHeader::parse(&region.sector(total - 2)?).map_err(|e| format!("footer: {e}"))?;
-    if foot.capacity_sectors != head.capacity_sectors || foot.flags != head.flags {
-        return Err("footer disagrees with the header (capacity or flags)".into());
-    }
-    if head.gd_offset != GD_AT_END && head.gd_offset != foot.gd_offset {
-        return Err("header gdOffset disagrees with the footer".into());
-    }
+    let last_header = region.sector(total - 2)?;
+    let foot = SparseHeader::parse(&last_header).map_err(|e| format!("footer: {e}"))?;
+    fields::check_header("footer", &last_header, &foot, total)?;
+    fields::check_footer_agrees(&head, &foot)?;
 
     // Grain directory and grain tables.
     let gd_count = gt_count(head.capacity_sectors);
@@ -183,11 +187,20 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
             }
             // checked: a crafted marker value must not wrap the position back to the start (endless walk)
             MARKER_GT | MARKER_GD | MARKER_FOOTER => {
-                s = s
+                let next = s
                     .checked_add(1)
                     .and_then(|x| x.checked_add(val))
                     .filter(|&n| n <= total)
-                    .ok_or_else(|| format!("marker at sector {s} skips {val} sectors, past the end of the stream"))?
+                    .ok_or_else(|| format!("marker at sector {s} skips {val} sectors, past the end of the stream"))?;
+                let (name, want) = match mtype {
+                    MARKER_GT => ("grain table", GT_SECTORS),
+                    MARKER_GD => ("grain directory", gd_secs),
+                    _ => ("footer", 1),
+                };
+                if val != want {
+                    return Err(format!("{name} marker at sector {s}: expected value {want} (sectors), found {val}"));
+                }
+                s = next;
             }
             // Any other type with size 0 is a corrupt or unknown marker: the stream cannot be trusted.
             _ => return Err(format!("unknown marker type {mtype} at sector {s}")),
@@ -200,23 +213,16 @@ pub fn check_with(region: &Region, inflate: bool, mut sink: Option<GrainSink>) -
 }
 
 fn check_descriptor(region: &Region, head: &SparseHeader) -> Result<String, String> {
-    if head.descriptor_offset == 0 || head.descriptor_sectors == 0 || head.descriptor_sectors > 2048 {
-        return Err("no embedded descriptor".into());
+    // fields::check_header bounded the descriptor by overHead, which is bounded by the file size; 2048
+    // sectors (1 MiB) is also qemu's cap on what it reads of a descriptor
+    if head.descriptor_sectors > 2048 {
+        return Err(format!("header descriptorSize: expected at most 2048 sectors, found {}", head.descriptor_sectors));
     }
     let mut d = vec![0u8; (head.descriptor_sectors * SECTOR) as usize];
     region.read(head.descriptor_offset * SECTOR, &mut d)?;
     let end = d.iter().position(|&c| c == 0).unwrap_or(d.len());
     let text = std::str::from_utf8(&d[..end]).map_err(|_| "descriptor is not UTF-8".to_string())?;
-    let create_type = text.lines().find_map(|l| l.trim().strip_prefix("createType=")).map(|v| v.trim_matches('"').to_string()).ok_or("descriptor has no createType")?;
-    if create_type != "streamOptimized" {
-        return Err(format!("descriptor createType is {create_type:?}, expected streamOptimized"));
-    }
-    let extent = text.lines().find(|l| l.starts_with("RW ") || l.starts_with("RDONLY ")).ok_or("descriptor has no extent line")?;
-    let sectors: u64 = extent.split_whitespace().nth(1).and_then(|n| n.parse().ok()).ok_or_else(|| format!("bad extent line {extent:?}"))?;
-    if sectors != head.capacity_sectors {
-        return Err(format!("descriptor extent has {sectors} sectors, header capacity {}", head.capacity_sectors));
-    }
-    Ok(create_type)
+    fields::check_descriptor_text(text, head.capacity_sectors)
 }
 
 /// Inflates a zlib-format grain; it must decode to exactly one grain.

@@ -6,4 +6,5 @@ mod fuzz;
 mod ovf_schema;
 mod roundtrip;
 mod verify_and_atomic;
+mod verify_rejects;
 mod virt_v2v;

@@ -1,25 +1,16 @@
 //! The generated .ovf validates against DMTF's OVF envelope schema (dsp8023 1.1.1 and the CIM schemas
-//! it imports, stored under tests/fixtures/dmtf) with xmllint, for each controller/firmware/OS choice.
+//! it imports, stored under tests/fixtures/dmtf and bundled into `ova verify`) with xmllint, for each
+//! controller/firmware/OS choice.
 use crate::common;
 use common::*;
 use mdxconf_ova::{export_ova, Controller, Firmware};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Copies the schemas to `dir`, pointing the CIM schemas' absolute import of common.xsd at the local copy
-/// (xmllint runs with --nonet).
+/// The schemas `ova verify` bundles, written to `dir` (the CIM schemas' absolute import of common.xsd
+/// pointed at the local copy: xmllint runs with --nonet).
 fn local_schemas(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dmtf");
-    for e in std::fs::read_dir(&src).unwrap().flatten() {
-        let name = e.file_name();
-        if !name.to_string_lossy().ends_with(".xsd") {
-            continue;
-        }
-        let text = std::fs::read_to_string(e.path()).unwrap();
-        let text = text.replace("schemaLocation=\"http://schemas.dmtf.org/wbem/wscim/1/common.xsd\"", "schemaLocation=\"common.xsd\"");
-        std::fs::write(dir.join(&name), text).unwrap();
-    }
-    dir.join("dsp8023_1.1.1.xsd")
+    mdxconf_ova::verify::schema::write_bundled(dir).unwrap()
 }
 
 fn xmllint(schema: &Path, doc: &Path) -> Result<(), String> {

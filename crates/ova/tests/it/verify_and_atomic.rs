@@ -230,7 +230,7 @@ fn killed_export_leaves_nothing() {
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("slow.ova");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_export_process", "--ignored", "--nocapture"])
+        .args(["--exact", "verify_and_atomic::child_export_process", "--ignored", "--nocapture"])
         .env(CHILD_ENV, format!("{}\n{}", src.display(), out.display()))
         .spawn()
         .unwrap();
