@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub struct VarLayers {
     pub role_defaults: Map<String, Value>,
     pub inventory: Map<String, Value>,
+    /// Facts modules returned (setup, package_facts, ...): above the inventory, below play vars
+    pub gathered: Map<String, Value>,
     pub play_vars: Map<String, Value>,
     pub vars_files: Map<String, Value>,
     pub role_vars: Map<String, Value>,
@@ -21,7 +23,7 @@ impl VarLayers {
     /// Merge the layers (later wins, top-level replace like Ansible's default hash_behaviour=replace).
     pub fn merged(&self) -> Map<String, Value> {
         let mut out = Map::new();
-        for layer in [&self.role_defaults, &self.inventory, &self.play_vars, &self.vars_files, &self.role_vars, &self.facts, &self.extra] {
+        for layer in [&self.role_defaults, &self.inventory, &self.gathered, &self.play_vars, &self.vars_files, &self.role_vars, &self.facts, &self.extra] {
             for (k, v) in layer {
                 out.insert(k.clone(), v.clone());
             }

@@ -97,7 +97,8 @@ static CONTROL: &[Entry] = &[
     control("debug", &DEBUG),
     control("fail", &FAIL),
     control("meta", &META),
-    control("include_tasks", &INCLUDE_TASKS),
+    // `include:` (deprecated, valid in ansible-core 2.14) includes tasks
+    Entry { name: "include_tasks", aliases: &["include"], spec: &INCLUDE_TASKS, kind: EntryKind::Control },
     control("import_tasks", &IMPORT_TASKS),
     control("include_role", &ROLE),
     control("import_role", &ROLE),

@@ -11,7 +11,8 @@ fn layers_merge_in_ansible_order_with_top_level_replace() {
     let layers = VarLayers {
         role_defaults: m(json!({"a": "default", "b": "default", "d": {"x": 1, "y": 2}, "only_default": 1})),
         inventory: m(json!({"a": "inventory", "b": "inventory", "c": "inventory"})),
-        play_vars: m(json!({"b": "play"})),
+        gathered: m(json!({"c": "gathered", "g": "gathered", "h": "gathered"})),
+        play_vars: m(json!({"b": "play", "g": "play"})),
         vars_files: m(json!({"b": "vars_files", "e": "vars_files"})),
         role_vars: m(json!({"e": "role_vars", "d": {"x": 9}})),
         facts: m(json!({"c": "fact"})),
@@ -21,6 +22,8 @@ fn layers_merge_in_ansible_order_with_top_level_replace() {
     assert_eq!(v["a"], json!("extra"));
     assert_eq!(v["b"], json!("vars_files"));
     assert_eq!(v["c"], json!("fact"));
+    assert_eq!(v["g"], json!("play"), "play vars win over gathered facts");
+    assert_eq!(v["h"], json!("gathered"), "gathered facts win over the inventory");
     assert_eq!(v["d"], json!({"x": 9}), "dicts replace, not merge (hash_behaviour=replace)");
     assert_eq!(v["e"], json!("role_vars"));
     assert_eq!(v["only_default"], json!(1));

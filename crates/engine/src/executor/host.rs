@@ -18,8 +18,10 @@ pub enum HostStatus {
 pub struct HostState {
     pub inventory_vars: Map<String, Value>,
     pub group_names: Value,
-    /// set_fact, register, include_vars and gathered facts
+    /// set_fact, register and include_vars results (Ansible's precedence 19, above play vars)
     pub facts: Map<String, Value>,
+    /// Facts modules returned (setup, package_facts, ...): precedence 12, below play vars
+    pub gathered: Map<String, Value>,
     /// Variables scoped to an include being run (loop items of `include_tasks`)
     pub scope: Map<String, Value>,
     /// vars_files with templated names, loaded for the current play
@@ -50,6 +52,7 @@ impl HostSlot {
                 inventory_vars,
                 group_names,
                 facts: Map::new(),
+                gathered: Map::new(),
                 scope: Map::new(),
                 vars_files_dyn: Map::new(),
                 conn: None,

@@ -596,7 +596,9 @@ impl Executor {
             }
             "clear_facts" => {
                 for &h in active {
-                    self.hosts[h].lock().facts.clear();
+                    let mut st = self.hosts[h].lock();
+                    st.facts.clear();
+                    st.gathered.clear();
                 }
             }
             "clear_host_errors" => {

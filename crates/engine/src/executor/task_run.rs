@@ -447,8 +447,10 @@ impl Executor {
                 }
             }
             // Facts set by the items (run_item collected them in `shared`) and by the task itself.
+            // facts a module returned rank below play vars; set_fact/include_vars results above them
+            let store = if matches!(module, "set_fact" | "include_vars") { &mut st.facts } else { &mut st.gathered };
             for (k, v) in shared.iter().chain(o.set_facts.iter()) {
-                st.facts.insert(k.clone(), v.clone());
+                store.insert(k.clone(), v.clone());
             }
             if let Some(reg) = &task.register {
                 if o.status != Status::Unreachable {

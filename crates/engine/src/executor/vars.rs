@@ -66,6 +66,7 @@ impl Executor {
             let st = slot.lock();
             layers.inventory = st.inventory_vars.clone();
             layers.vars_files.extend(st.vars_files_dyn.iter().map(|(k, v)| (k.clone(), v.clone())));
+            layers.gathered = st.gathered.clone();
             layers.facts = st.facts.clone();
             layers.facts.extend(st.scope.iter().map(|(k, v)| (k.clone(), v.clone())));
             group_names = st.group_names.clone();
@@ -79,6 +80,9 @@ impl Executor {
         // (roles use that to run a probe for real and still know the run is a check).
         m.insert("ansible_check_mode".into(), Value::Bool(self.opts.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(self.opts.diff));
+        let tags = if self.opts.tags.is_empty() { vec![Value::String("all".into())] } else { self.opts.tags.iter().cloned().map(Value::String).collect() };
+        m.insert("ansible_run_tags".into(), Value::Array(tags));
+        m.insert("ansible_skip_tags".into(), Value::Array(self.opts.skip_tags.iter().cloned().map(Value::String).collect()));
         m.insert("playbook_dir".into(), Value::String(self.playbook_dir.display().to_string()));
         m.insert("ansible_play_name".into(), Value::String(prt.play.name.clone()));
         m.insert("omit".into(), Value::String(OMIT.into()));
@@ -114,7 +118,7 @@ impl Executor {
             }
             let st = slot.lock();
             let mut v = st.inventory_vars.clone();
-            v.extend(st.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+            v.extend(st.gathered.iter().chain(st.facts.iter()).map(|(k, v)| (k.clone(), v.clone())));
             v.insert("inventory_hostname".into(), Value::String(slot.name.clone()));
             v.insert("group_names".into(), st.group_names.clone());
             out.insert(slot.name.clone(), Value::Object(v));

@@ -45,7 +45,8 @@ impl Playbook {
         };
         let mut plays = Vec::new();
         for item in items {
-            if let Some(imp) = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook")) {
+            // `include:` of a playbook at the top level is Ansible 2.14's older import_playbook
+            if let Some(imp) = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook")).or_else(|| item.get("include")) {
                 let file = str_of(imp)?;
                 let sub = Playbook::load(&dir.join(file), roles_path)?;
                 plays.extend(sub.plays);
@@ -128,6 +129,10 @@ pub fn vars_map(n: &Node, what: &str) -> Result<Map<String, Value>, ConfigError>
     match n.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
+        // `vars:` as a list of mappings (valid in Ansible 2.14): merged in order
+        Value::Array(items) if what == "vars" && items.iter().all(Value::is_object) => {
+            Ok(items.into_iter().flat_map(|i| if let Value::Object(m) = i { m } else { Map::new() }).collect())
+        }
         _ => Err(err_at(&n.origin, format!("{what} must be a mapping, found {}", n.kind_name()))),
     }
 }

@@ -721,3 +721,36 @@ fn with_lookup_loops_and_extended_loop_control() {
     assert_ne!(code, 0);
     assert!(err.contains("bad.yml:4:7") && err.contains("`bogus` lookup is not"), "{err}");
 }
+
+/// Issue 14.3: play syntax Ansible 2.14 accepts: `vars:` as a list of mappings, `include:` of tasks
+/// and of a playbook, `ansible_run_tags`/`ansible_skip_tags`, play vars above gathered facts.
+#[test]
+fn older_play_syntax_and_precedence() {
+    let p = Project::local(&["h1"]);
+    p.write("more.yml", "- name: included task\n  set_fact: {from_include: yes}\n");
+    p.write("other.yml", "- hosts: web\n  gather_facts: false\n  tasks:\n    - name: from the included playbook\n      command: \"true\"\n");
+    p.write(
+        "site.yml",
+        r#"
+- hosts: web
+  gather_facts: true
+  vars:
+    - a: 1
+    - b: 2
+    - ansible_hostname: set-by-the-play
+  tasks:
+    - include: more.yml
+    - assert:
+        that:
+          - a == 1 and b == 2
+          - from_include
+          - ansible_run_tags == ['all'] and ansible_skip_tags == []
+          - ansible_hostname == 'set-by-the-play'
+          - ansible_facts.hostname != 'set-by-the-play'
+- include: other.yml
+"#,
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc}");
+    assert_eq!(statuses(&doc, "from the included playbook").len(), 1);
+}
