@@ -3,7 +3,7 @@
 //! `cargo run --release -p mdxconf-transport --example fleet_scale -- 500 50 [jump]`
 //! With `jump`, host1 is a bastion and every other host is reached through it (one shared connection).
 use mdxconf_testkit::SshdFleet;
-use mdxconf_transport::{connect_ssh, put_file_atomic, remote_sha256};
+use mdxconf_transport::{connect_ssh, remote_sha256, sh_quote};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ async fn main() {
                 c.exec("test -d /tmp", None).await?;
             }
             if remote_sha256(&*c, &path, None).await?.is_none() {
-                put_file_atomic(&*c, &path, vec![b'x'; 4096], Some(0o644), None).await?;
+                c.exec(&format!("cat > {}", sh_quote(&path)), Some(vec![b'x'; 4096])).await?;
             }
             Ok::<_, mdxconf_transport::TransportError>(c)
         });

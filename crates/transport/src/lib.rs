@@ -20,7 +20,7 @@ mod ssh;
 pub mod sshconfig;
 
 pub use chroot::ChrootConnection;
-pub use files::{atomic_write_script, put_file_atomic, sha256_hex};
+pub use files::sha256_hex;
 pub use local::LocalConnection;
 pub use quote::become_command;
 pub use ssh::{close_jump_hosts, jump_connection_count, SshConnection};

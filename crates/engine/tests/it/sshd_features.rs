@@ -212,3 +212,43 @@ fn gather_facts_and_include_vars_by_distribution() {
     let got = read(&p.path("hosts/host1.facts"));
     assert_eq!(got, format!("{dist} {dist} Debian from-distribution-file True False\n"));
 }
+
+/// The one atomic writer under become, over real SSH (this lived in the transport's own writer, gone
+/// now): temp file, chmod and rename run as the become user; a file that user may not replace is left
+/// untouched, with no temp file beside it.
+#[test]
+fn copy_as_another_user() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let p = Project::sshd(1);
+    let open = p.path("open");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let locked = p.path("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::write(locked.join("root-file"), "orig").unwrap();
+    p.write(
+        "site.yml",
+        &format!(
+            r#"- hosts: web
+  gather_facts: false
+  become: true
+  become_user: nobody
+  tasks:
+    - name: as nobody
+      copy: {{content: "x\n", dest: "{open}/owned-by-nobody", mode: "0600"}}
+    - name: not allowed
+      copy: {{content: evil, dest: "{locked}/root-file"}}
+"#,
+            open = open.display(),
+            locked = locked.display()
+        ),
+    );
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 2, "{err}\n{doc:#}");
+    let meta = std::fs::metadata(open.join("owned-by-nobody")).unwrap();
+    assert_eq!((meta.uid(), meta.permissions().mode() & 0o7777), (65534, 0o600), "temp file, chmod and rename ran as nobody");
+    assert_eq!(statuses(&doc, "not allowed"), vec![("host1".to_string(), "failed".to_string())]);
+    assert_eq!(std::fs::read_to_string(locked.join("root-file")).unwrap(), "orig");
+    assert_eq!(std::fs::read_dir(&locked).unwrap().count(), 1, "no temp file left");
+    assert_eq!(std::fs::read_dir(&open).unwrap().count(), 1, "no temp file left");
+}

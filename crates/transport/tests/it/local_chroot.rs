@@ -35,7 +35,7 @@ async fn local_runs_sh_on_the_controller() {
 
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f");
-    let out = put_file_atomic(&*c, p.to_str().unwrap(), b"hello".to_vec(), Some(0o600), None).await.unwrap();
+    let out = put(&*c, p.to_str().unwrap(), b"hello".to_vec()).await;
     assert_eq!(out.rc, 0, "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&p).unwrap(), b"hello");
     assert_eq!(remote_sha256(&*c, p.to_str().unwrap(), None).await.unwrap(), Some(sha256_hex(b"hello")));
@@ -56,7 +56,7 @@ async fn chroot_runs_inside_the_tree() {
     assert_eq!(std::fs::read_to_string(root.path().join("marker")).unwrap(), "inside\n");
     assert!(!Path::new("/marker").exists());
 
-    let out = put_file_atomic(&*c, "/etc/motd", b"built by mdxconf\n".to_vec(), Some(0o644), None).await.unwrap();
+    let out = put(&*c, "/etc/motd", b"built by mdxconf\n".to_vec()).await;
     assert_eq!(out.rc, 0, "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(root.path().join("etc/motd")).unwrap(), "built by mdxconf\n");
     assert_eq!(remote_sha256(&*c, "/etc/motd", Some("root")).await.unwrap(), Some(sha256_hex(b"built by mdxconf\n")));

@@ -54,7 +54,7 @@ async fn put_checked(c: &dyn Connection, dir: &Path, i: usize, len: usize, slow_
             );
             c.exec(&script, Some(data)).await
         } else {
-            put_file_atomic(c, p, data, Some(0o644), None).await
+            Ok(common::put(c, p, data).await)
         }
     };
     let out = tokio::time::timeout(PER_FILE, work)

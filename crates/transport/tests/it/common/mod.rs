@@ -67,6 +67,12 @@ pub fn descends_from(mut pid: u32, ancestor: u32) -> bool {
     false
 }
 
+/// Write `data` to `path` on the host through the connection (stdin to `cat`): the transport moves
+/// bytes; atomic writes are the modules crate's (ops/write.rs), tested there and in the engine.
+pub async fn put(c: &dyn mdxconf_transport::Connection, path: &str, data: Vec<u8>) -> mdxconf_transport::ExecOutput {
+    c.exec(&format!("cat > {}", mdxconf_transport::sh_quote(path)), Some(data)).await.unwrap()
+}
+
 /// The tests of this binary share one process environment. A test that sets variables the transport
 /// reads (HOME, SSH_AUTH_SOCK, MDXCONF_SSH_*) holds `env_exclusive` for its whole run, and every other
 /// test holds `env_shared`, so no test runs with another's settings; the variables are restored after.
