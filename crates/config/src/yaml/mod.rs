@@ -94,6 +94,7 @@ pub fn to_yaml_string(v: &Value, indent: usize) -> Result<String, String> {
     serde_saphyr::to_string_with_options(v, opts).map_err(|e| e.to_string())
 }
 
+/// A controller file's text; a vault-encrypted file is decrypted (as Ansible's loader does).
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| ConfigError::at(path, 0, 0, format!("cannot read file: {e}")))
+    crate::vault::store::read_text(path)
 }
