@@ -28,6 +28,7 @@ pub struct Prepared {
 
 /// Parse and validate everything (no host is contacted).
 pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<Prepared> {
+    opts.install_vault_secrets()?;
     let pb = Playbook::load(playbook, &opts.roles_path)?;
     let mut inv = load_inventory(inventory)?;
     let inv_dir = if inventory.is_dir() { inventory.to_path_buf() } else { inventory.parent().map(Path::to_path_buf).unwrap_or_default() };

@@ -4,7 +4,7 @@
 use super::fileops::{self, gather, plan_attrs, sha256_hex, Attrs, FileInfo, GatherOpts, Kind, ModeSpec, Want, WriteOpts, WriteOutcome};
 use super::util::{failed, q, sh, text, Args, Spec};
 use super::{Diff, ModuleCtx, ModuleResult};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -209,7 +209,7 @@ pub async fn run_copy(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<
     if local.is_dir() {
         return copy_tree(ctx, &a, &local, src.ends_with('/'), &dest).await;
     }
-    let content = std::fs::read(&local).with_context(|| format!("copy: reading {}", local.display()))?;
+    let content = mdxconf_modules::ops::local_src::read_local(&local, a.bool("decrypt", true)?, "copy")?;
     let mut p = common_put(&a, &dest, content)?;
     if p.attrs.mode == Some(ModeSpec::Preserve) {
         // `mode: preserve` means the source file's mode
@@ -258,7 +258,7 @@ async fn copy_tree(ctx: &ModuleCtx<'_>, a: &Args<'_>, local: &Path, contents_onl
     }
     for (rel, path) in files {
         let d = format!("{base}/{rel}");
-        let content = std::fs::read(&path)?;
+        let content = mdxconf_modules::ops::local_src::read_local(&path, a.bool("decrypt", true)?, "copy")?;
         let r = if ctx.check && missing.iter().any(|m| d.starts_with(&format!("{m}/"))) {
             // parent does not exist yet in check mode: the file would be created
             ModuleResult { changed: true, diff: vec![Diff { path: d.clone(), before: String::new(), after: fileops::diff_text(&content) }], ..Default::default() }

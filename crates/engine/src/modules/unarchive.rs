@@ -4,7 +4,7 @@
 use super::copy::find_local;
 use super::util::{failed, q, sh, state_diff, text, Args, Spec};
 use super::{ModuleCtx, ModuleResult};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 
 pub const SPEC: Spec = Spec {
@@ -26,7 +26,7 @@ pub async fn run(args: &Map<String, Value>, ctx: &ModuleCtx<'_>) -> Result<Modul
         (None, format!("cp -- {} \"$w/archive\"", q(&src)))
     } else {
         let local = find_local(&ctx.search_dirs, "files", &src).ok_or_else(|| anyhow!("unarchive: could not find src '{src}' (searched files/ of {:?})", ctx.search_dirs))?;
-        (Some(std::fs::read(&local).with_context(|| format!("unarchive: reading {}", local.display()))?), "cat > \"$w/archive\"".to_string())
+        (Some(mdxconf_modules::ops::local_src::read_local(&local, a.bool("decrypt", true)?, "unarchive")?), "cat > \"$w/archive\"".to_string())
     };
     let extra: Vec<String> = a.list("extra_opts")?.iter().map(|o| q(o)).collect();
     let excludes: Vec<String> = a.list("exclude")?;
