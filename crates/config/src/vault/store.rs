@@ -42,3 +42,21 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     String::from_utf8(read_file(path)?).map_err(|_| ConfigError::at(path, 0, 0, "cannot read file: stream did not contain valid UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    // this crate's unit tests never install passwords (the integration tests do, in their own process)
+    #[test]
+    fn a_vault_file_without_passwords_names_the_file_and_the_options() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("secret.yml");
+        let text = super::super::encrypt(b"a: 1\n", &super::Secret::new("default", b"pw".to_vec())).unwrap();
+        std::fs::write(&f, text).unwrap();
+        let e = super::read_text(&f).unwrap_err();
+        assert_eq!(e.file, f);
+        assert!(e.message.contains("--vault-password-file") && e.message.contains("--ask-vault-pass"), "{e}");
+        let plain = d.path().join("plain.yml");
+        std::fs::write(&plain, "a: 1\n").unwrap();
+        assert_eq!(super::read_text(&plain).unwrap(), "a: 1\n");
+    }
+}
