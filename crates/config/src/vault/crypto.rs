@@ -74,7 +74,7 @@ fn pad(data: &[u8]) -> Vec<u8> {
 fn unpad(buf: &mut Zeroizing<Vec<u8>>) -> Result<(), VaultError> {
     let bad = || VaultError::Format("invalid padding in the decrypted data".into());
     let n = *buf.last().ok_or_else(bad)? as usize;
-    if n == 0 || n > BLOCK || n > buf.len() || buf.len() % BLOCK != 0 || !buf[buf.len() - n..].iter().all(|&b| b as usize == n) {
+    if n == 0 || n > BLOCK || n > buf.len() || !buf.len().is_multiple_of(BLOCK) || !buf[buf.len() - n..].iter().all(|&b| b as usize == n) {
         return Err(bad());
     }
     let keep = buf.len() - n;

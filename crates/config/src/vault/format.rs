@@ -51,7 +51,7 @@ pub fn parse(text: &[u8]) -> Result<Envelope, VaultError> {
     };
     let ascii = |b: &[u8], what: &str| std::str::from_utf8(b).map(str::to_string).map_err(|_| VaultError::Format(format!("the {what} is not hex")));
     let (salt, hmac, ciphertext) = (unhex(&ascii(salt, "salt")?, "salt")?, unhex(&ascii(hmac, "HMAC")?, "HMAC")?, unhex(&ascii(ct, "ciphertext")?, "ciphertext")?);
-    if salt.is_empty() || hmac.len() != 32 || ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+    if salt.is_empty() || hmac.len() != 32 || ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return Err(VaultError::Format("the salt, HMAC or ciphertext has a wrong length".into()));
     }
     Ok(Envelope { version, label, salt, hmac, ciphertext })

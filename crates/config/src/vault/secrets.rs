@@ -147,6 +147,7 @@ pub fn candidates<'a>(secrets: &'a [Secret], label: Option<&str>) -> Vec<&'a Sec
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     use super::*;
 

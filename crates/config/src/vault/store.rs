@@ -44,6 +44,7 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {
     // this crate's unit tests never install passwords (the integration tests do, in their own process)
     #[test]

@@ -131,3 +131,31 @@ const RAW_COPY: &str = r#"- hosts: web
     - copy: {src: secret.txt, dest: "{{ work }}/{{ inventory_hostname }}/raw.txt", decrypt: false}
     - assert: {that: "db_pass == 's3cret-db'"}
 "#;
+
+#[test]
+fn vars_files_include_vars_role_vars_and_extra_vars_files_may_be_vaults() {
+    let p = Project::local(&["h1"]);
+    p.write("pw.txt", &format!("{PW}\n"));
+    p.write("vf.yml", &enc("from_vars_files: vf\n", "default"));
+    p.write("iv.yml", &enc("from_include_vars: iv\n", "default"));
+    p.write("ev.yml", &enc("from_extra: ev\n", "prod"));
+    p.write("roles/r/defaults/main.yml", &enc("from_role_defaults: rd\n", "default"));
+    p.write("roles/r/vars/main.yml", &enc("from_role_vars: rv\n", "default"));
+    p.write("roles/r/tasks/main.yml", "- assert: {that: [\"from_role_defaults == 'rd'\", \"from_role_vars == 'rv'\"]}\n");
+    p.write(
+        "site.yml",
+        r#"- hosts: web
+  gather_facts: false
+  vars_files: [vf.yml]
+  roles: [r]
+  tasks:
+    - include_vars: iv.yml
+    - assert: {that: ["from_vars_files == 'vf'", "from_include_vars == 'iv'", "from_extra == 'ev'"]}
+"#,
+    );
+    let pw = p.path("pw.txt").display().to_string();
+    let ev = format!("@{}", p.path("ev.yml").display());
+    let (code, doc, err) = p.cli_json("site.yml", &["--vault-password-file", &pw, "-e", &ev]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(recap_total(&doc, "failed"), 0, "{doc:#}");
+}
