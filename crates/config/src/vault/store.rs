@@ -43,6 +43,17 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     String::from_utf8(read_file(path)?).map_err(|_| ConfigError::at(path, 0, 0, "cannot read file: stream did not contain valid UTF-8"))
 }
 
+/// A later error (e.g. YAML syntax) in the decrypted text of vault file `path`: same file:line:col, but
+/// without the source snippet, which would show ciphertext lines (and must never show plaintext).
+pub fn in_decrypted(path: &Path, mut e: ConfigError) -> ConfigError {
+    if e.file == path && std::fs::read(path).is_ok_and(|d| super::is_vault(&d)) {
+        e.src = None;
+        e.span = None;
+        e.message.push_str(" (in the decrypted content of this vault file)");
+    }
+    e
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // fixtures are written plainly
 mod tests {

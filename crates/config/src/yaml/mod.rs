@@ -67,14 +67,14 @@ pub fn load_file(path: &Path) -> Result<Value, ConfigError> {
 /// Read and parse a YAML file into a located tree.
 pub fn load_nodes(path: &Path) -> Result<Node, ConfigError> {
     let text = read_text(path)?;
-    parse_nodes(&text, path)
+    parse_nodes(&text, path).map_err(|e| crate::vault::store::in_decrypted(path, e))
 }
 
 /// Read a YAML file whose top level is a sequence (task lists, playbooks, handler lists) and keep
 /// each item's location. An empty file gives an empty list.
 pub fn load_list(path: &Path) -> Result<Vec<Located<Value>>, ConfigError> {
     let text = read_text(path)?;
-    parse_list_str(&text, path)
+    parse_list_str(&text, path).map_err(|e| crate::vault::store::in_decrypted(path, e))
 }
 
 /// Like [`load_list`] on text already read.

@@ -123,6 +123,25 @@ fn a_wrong_inline_value_names_its_line() {
 }
 
 #[test]
+fn bad_yaml_inside_a_vault_file_names_the_file_not_the_plaintext() {
+    install();
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("secret.yml");
+    std::fs::write(&f, vault::encrypt(b"ok: 1\nbad: [unclosed-s3cret\n", &secrets()[0]).unwrap()).unwrap();
+    let e = mdxconf_config::yaml::load_file(&f).unwrap_err();
+    assert_eq!(e.file, f);
+    assert!(e.message.contains("decrypted content"), "{e}");
+    assert!(e.src.is_none());
+    let shown = format!("{:?}", miette::Report::new(e));
+    assert!(!shown.contains("s3cret"), "{shown}");
+    let wrong = d.path().join("wrong.yml");
+    std::fs::write(&wrong, vault::encrypt(b"a: 1\n", &Secret::new("default", b"other".to_vec())).unwrap()).unwrap();
+    let e = mdxconf_config::yaml::load_file(&wrong).unwrap_err();
+    assert_eq!(e.file, wrong);
+    assert!(e.message.contains("wrong password"), "{e}");
+}
+
+#[test]
 fn mdxconf_encrypts_what_ansible_vault_decrypts() {
     let d = tempfile::tempdir().unwrap();
     let pw = pwfile(d.path(), "pw", "hunter2 with spaces");
