@@ -24,7 +24,8 @@ fn project() -> Project {
     let p = Project::local(&["h1"]);
     p.write("group_vars/web.yml", &enc("db_pass: s3cret-db\n", "default"));
     p.write("files/secret.txt", &enc("file plaintext Grüße\n", "default"));
-    p.write("templates/app.conf.j2", "db={{ db_pass }}\napi={{ api_key }}\n");
+    // the template source itself is a vault too
+    p.write("templates/app.conf.j2", &enc("db={{ db_pass }}\napi={{ api_key }}\n", "default"));
     let pb = format!(
         r#"- hosts: web
   gather_facts: false
@@ -158,4 +159,25 @@ fn vars_files_include_vars_role_vars_and_extra_vars_files_may_be_vaults() {
     let (code, doc, err) = p.cli_json("site.yml", &["--vault-password-file", &pw, "-e", &ev]);
     assert_eq!(code, 0, "{err}\n{doc:#}");
     assert_eq!(recap_total(&doc, "failed"), 0, "{doc:#}");
+}
+
+#[test]
+fn ask_vault_pass_reads_the_password_without_a_terminal_from_stdin() {
+    let p = project();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mdxconf-apply"))
+        .arg(p.path("site.yml"))
+        .args(["-i", &p.inventory.display().to_string(), "--ask-vault-pass", "--format", "json"])
+        .stdin(std::fs::File::open(p.path("pw.txt")).unwrap())
+        .env("HOME", p.dir.path())
+        .env("MDXCONF_RETRY_DIR", p.dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("/dev/tty") || std::fs::File::open("/dev/tty").is_ok() {
+        // a terminal is present (run by hand): the prompt would read it, not stdin
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    check_deployed(&p, &doc);
 }
