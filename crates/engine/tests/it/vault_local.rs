@@ -181,3 +181,24 @@ fn ask_vault_pass_reads_the_password_without_a_terminal_from_stdin() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     check_deployed(&p, &doc);
 }
+
+#[test]
+fn a_vault_template_with_a_wrong_password_stops_before_any_host() {
+    let p = Project::local(&["h1"]);
+    p.write("templates/t.j2", &enc("{{ inventory_hostname }} {{ groups['web'] | length }}\n", "default"));
+    p.write(
+        "site.yml",
+        "- hosts: web\n  gather_facts: false\n  tasks:\n    - file: {path: \"{{ work }}/h1\", state: directory}\n    - template: {src: t.j2, dest: \"{{ work }}/h1/t\"}\n",
+    );
+    p.write("pw.txt", &format!("{PW}\n"));
+    let bad = p.write("bad.txt", "nope\n").display().to_string();
+    let (code, _, err) = p.cli("site.yml", &["--vault-password-file", &bad]);
+    assert_ne!(code, 0);
+    assert!(flat(&err).contains("t.j2") && flat(&err).contains("wrong password"), "{err}");
+    assert!(!p.host_dir("h1").exists());
+    // with the right one, magic variables (groups) inside the vault template work
+    let pw = p.path("pw.txt").display().to_string();
+    let (code, doc, err) = p.cli_json("site.yml", &["--vault-password-file", &pw]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(read(&p.host_dir("h1").join("t")), "h1 1\n");
+}
