@@ -236,3 +236,16 @@ fn edit_uses_a_private_temp_file_and_encrypts_again() {
     assert!(text.starts_with("$ANSIBLE_VAULT;1.2;AES256;lab\n"), "the label is kept: {text}");
     assert_eq!(ok(&run("ansible-vault", &["view", "--vault-id", &format!("lab@{pw}"), &fs], None)), b"a: 1\nb: 2\n");
 }
+
+#[test]
+fn templates_and_their_includes_may_be_vaults() {
+    install();
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("inc.j2"), vault::encrypt(b"inner {{ x }}", &secrets()[0]).unwrap()).unwrap();
+    let main = d.path().join("main.j2");
+    std::fs::write(&main, vault::encrypt(b"outer {% include 'inc.j2' %}\n", &secrets()[1]).unwrap()).unwrap();
+    let t = mdxconf_config::template::Templater::new();
+    let out = t.render_file(&main, &serde_json::json!({"x": "ü"})).unwrap();
+    // trim_blocks drops the newline after the tag, as in Ansible
+    assert_eq!(out, "outer inner ü");
+}
