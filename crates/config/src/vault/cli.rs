@@ -30,7 +30,7 @@ pub struct PasswordArgs {
 
 impl PasswordArgs {
     /// The passwords given; none given → one asked at the prompt (twice when `confirm`).
-    fn load(&self, confirm: bool) -> Result<Vec<Secret>> {
+    pub(super) fn load(&self, confirm: bool) -> Result<Vec<Secret>> {
         let mut s = secrets::load_all(&self.vault_id, &self.vault_password_file, self.ask_vault_pass, confirm)?;
         if s.is_empty() {
             s.push(SecretSpec { label: DEFAULT_LABEL.into(), source: Source::Prompt }.load(confirm)?);
@@ -69,6 +69,14 @@ pub enum VaultCmd {
     },
     /// Edit a vault file with $EDITOR (on a 0600 temporary file), then encrypt it again
     Edit {
+        file: PathBuf,
+        #[arg(long = "encrypt-vault-id")]
+        encrypt_vault_id: Option<String>,
+        #[command(flatten)]
+        pw: PasswordArgs,
+    },
+    /// Create a new vault file: $EDITOR on an empty 0600 temporary file, then encrypt it
+    Create {
         file: PathBuf,
         #[arg(long = "encrypt-vault-id")]
         encrypt_vault_id: Option<String>,
@@ -131,7 +139,8 @@ pub fn run_vault(a: VaultArgs) -> Result<i32> {
                 out.write_all(&decrypt_input(&f, &secrets)?.0)?;
             }
         }
-        VaultCmd::Edit { file, encrypt_vault_id, pw } => edit(&file, encrypt_vault_id.as_deref(), &pw)?,
+        VaultCmd::Edit { file, encrypt_vault_id, pw } => super::edit::edit(&file, encrypt_vault_id.as_deref(), &pw)?,
+        VaultCmd::Create { file, encrypt_vault_id, pw } => super::edit::create(&file, encrypt_vault_id.as_deref(), &pw)?,
         VaultCmd::EncryptString { strings, name, output, encrypt_vault_id, pw } => {
             let secrets = pw.load(true)?;
             let secret = pick_encrypt_secret(&secrets, encrypt_vault_id.as_deref())?;
@@ -165,7 +174,7 @@ pub fn run_vault(a: VaultArgs) -> Result<i32> {
 }
 
 /// `--encrypt-vault-id` names the secret; otherwise there must be exactly one (ansible-vault refuses to guess).
-fn pick_encrypt_secret<'a>(secrets: &'a [Secret], label: Option<&str>) -> Result<&'a Secret> {
+pub(super) fn pick_encrypt_secret<'a>(secrets: &'a [Secret], label: Option<&str>) -> Result<&'a Secret> {
     match label {
         Some(l) => secrets.iter().find(|s| s.label == l).ok_or_else(|| anyhow!("no vault id '{l}' was given (known: {})", labels(secrets))),
         None if secrets.len() == 1 => Ok(&secrets[0]),
@@ -194,7 +203,7 @@ fn read_input(p: &Path) -> Result<Vec<u8>> {
     std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
-fn decrypt_input(p: &Path, secrets: &[Secret]) -> Result<(Zeroizing<Vec<u8>>, String)> {
+pub(super) fn decrypt_input(p: &Path, secrets: &[Secret]) -> Result<(Zeroizing<Vec<u8>>, String)> {
     let data = read_input(p)?;
     if !super::is_vault(&data) {
         bail!("{} is not a vault-encrypted file", p.display());
@@ -203,7 +212,7 @@ fn decrypt_input(p: &Path, secrets: &[Secret]) -> Result<(Zeroizing<Vec<u8>>, St
 }
 
 /// stdout for `-`; otherwise atomically, keeping an existing file's mode (a new file is 0600).
-fn write_output(p: &Path, data: &[u8]) -> Result<()> {
+pub(super) fn write_output(p: &Path, data: &[u8]) -> Result<()> {
     if p == Path::new("-") {
         let mut out = std::io::stdout().lock();
         out.write_all(data)?;
@@ -230,33 +239,4 @@ pub fn yaml_value(name: Option<&str>, vault_text: &str) -> String {
         out.push('\n');
     }
     out
-}
-
-fn edit(file: &Path, encrypt_vault_id: Option<&str>, pw: &PasswordArgs) -> Result<()> {
-    let secrets = pw.load(false)?;
-    let (plain, used) = decrypt_input(file, &secrets)?;
-    let secret = match encrypt_vault_id {
-        Some(l) => pick_encrypt_secret(&secrets, Some(l))?,
-        None => secrets.iter().find(|s| s.label == used).ok_or_else(|| anyhow!("internal: the secret used is gone"))?,
-    };
-    // NamedTempFile is created 0600 in the temp dir, and wiped before it is removed
-    let suffix = file.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new().prefix("mdxconf-vault-").suffix(&suffix).tempfile()?;
-    tmp.write_all(&plain)?;
-    tmp.as_file().sync_all()?;
-    let editor = std::env::var("EDITOR").ok().filter(|e| !e.trim().is_empty()).unwrap_or_else(|| "vi".into());
-    let status = std::process::Command::new("sh").arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(tmp.path()).status();
-    let edited = Zeroizing::new(std::fs::read(tmp.path())?);
-    let wipe = vec![0u8; edited.len().max(plain.len())];
-    let _ = std::fs::OpenOptions::new().write(true).open(tmp.path()).and_then(|mut f| f.write_all(&wipe).and_then(|_| f.sync_all()));
-    drop(tmp);
-    let status = status.with_context(|| format!("cannot run the editor '{editor}'"))?;
-    if !status.success() {
-        bail!("the editor '{editor}' failed ({status}); {} is unchanged", file.display());
-    }
-    if *edited == *plain {
-        eprintln!("{} not changed", file.display());
-        return Ok(());
-    }
-    write_output(file, super::encrypt(&edited, secret)?.as_bytes())
 }

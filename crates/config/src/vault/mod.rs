@@ -4,10 +4,12 @@
 //! - [`crypto`]: key derivation, AES-256-CTR, HMAC check, padding.
 //! - [`secrets`]: passwords from files, scripts and prompts; which to try first.
 //! - [`store`]: the passwords of this run, used wherever a file or value is read.
-//! - `cli` (feature `cli`): `mdxconf vault encrypt|decrypt|view|edit|encrypt_string|rekey`.
+//! - `cli`, `edit` (feature `cli`): `mdxconf vault encrypt|decrypt|view|edit|create|encrypt_string|rekey`.
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod crypto;
+#[cfg(feature = "cli")]
+mod edit;
 pub mod format;
 pub mod secrets;
 pub mod store;

@@ -235,6 +235,14 @@ fn edit_uses_a_private_temp_file_and_encrypts_again() {
     let text = std::fs::read_to_string(&f).unwrap();
     assert!(text.starts_with("$ANSIBLE_VAULT;1.2;AES256;lab\n"), "the label is kept: {text}");
     assert_eq!(ok(&run("ansible-vault", &["view", "--vault-id", &format!("lab@{pw}"), &fs], None)), b"a: 1\nb: 2\n");
+    // create: a new file from the editor, refused over an existing one
+    let new = d.path().join("new.yml");
+    let ns = new.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_mdxconf-vault")).args(["create", "--vault-password-file", &pw, &ns]).env("EDITOR", &editor).output().unwrap();
+    ok(&out);
+    assert_eq!(ok(&run("ansible-vault", &["view", "--vault-password-file", &pw, &ns], None)), b"b: 2\n");
+    let again = Command::new(env!("CARGO_BIN_EXE_mdxconf-vault")).args(["create", "--vault-password-file", &pw, &ns]).env("EDITOR", &editor).output().unwrap();
+    assert!(!again.status.success());
 }
 
 #[test]
