@@ -57,8 +57,9 @@ pub fn decrypt(text: &[u8], secrets: &[Secret]) -> Result<(Zeroizing<Vec<u8>>, S
 
 /// Encrypt `plaintext` as a vault text with `secret` (its label is written unless `default`: format 1.2).
 pub fn encrypt(plaintext: &[u8], secret: &Secret) -> Result<String, VaultError> {
+    // a fresh salt from the OS, as Ansible's os.urandom(32)
     let mut salt = [0u8; crypto::SALT_LEN];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+    getrandom::fill(&mut salt).map_err(|e| VaultError::Format(format!("no random salt from the OS: {e}")))?;
     encrypt_with_salt(plaintext, secret, &salt)
 }
 
