@@ -27,6 +27,8 @@ enum Cmd {
     Export(mdxconf_ova::cli::ExportArgs),
     /// OVA tools (verify)
     Ova(mdxconf_ova::cli::OvaArgs),
+    /// Ansible Vault files and strings (as ansible-vault)
+    Vault(mdxconf_config::vault::cli::VaultArgs),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
         Cmd::Lab(a) => mdxconf_image::cli::run_lab(a),
         Cmd::Export(a) => mdxconf_ova::cli::run_export(a),
         Cmd::Ova(a) => mdxconf_ova::cli::run_ova(a),
+        Cmd::Vault(a) => mdxconf_config::vault::cli::run_vault(a),
     };
     mdxconf_config::error::exit_with(result);
 }

@@ -7,9 +7,11 @@
 //! - [`vars`]: variable layers and precedence (group_vars/host_vars, play, role, extra vars).
 //! - [`template`]: Jinja2 through minijinja (strict undefined) with Ansible's filters, tests and lookups.
 //! - [`fs`]: reading files with the errors users need to see.
+//! - [`vault`]: Ansible Vault (encrypted files and `!vault` values), and `mdxconf vault`.
 pub mod error;
 pub mod fs;
 pub mod inventory;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

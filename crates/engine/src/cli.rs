@@ -53,6 +53,15 @@ pub struct ApplyArgs {
     /// Extra role directories (besides <playbook dir>/roles and ./roles)
     #[arg(long = "roles-path", env = "MDXCONF_ROLES_PATH", value_delimiter = ':')]
     pub roles_path: Vec<PathBuf>,
+    /// A vault password: `label@source` or `source`; source is a file, an executable printing it, or `prompt` (repeatable)
+    #[arg(long = "vault-id")]
+    pub vault_id: Vec<String>,
+    /// A file holding the vault password, or an executable printing it (repeatable)
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", env = "ANSIBLE_VAULT_PASSWORD_FILE")]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Ask for the vault password
+    #[arg(short = 'J', long = "ask-vault-pass", visible_alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
     /// Verbose: show each task's result data
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -63,9 +72,10 @@ pub struct ApplyArgs {
 
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let extra_vars = mdxconf_config::vars::parse_extra_vars(&a.extra_vars, &cwd)?;
-    let opts = ApplyOptions {
-        extra_vars,
+    let mut opts = ApplyOptions {
+        vault_ids: a.vault_id.clone(),
+        vault_password_files: a.vault_password_file.clone(),
+        ask_vault_pass: a.ask_vault_pass,
         check: a.check,
         diff: a.diff,
         forks: a.forks.max(1),
@@ -80,7 +90,13 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
         strategy: a.strategy.clone(),
         force_handlers: a.force_handlers,
         write_retry_file: true,
+        ..Default::default()
     };
+    // passwords first: `-e @file` may be a vault
+    opts.install_vault_secrets()?;
+    // installed: prepare() must not read (or prompt for) them a second time
+    (opts.vault_ids, opts.vault_password_files, opts.ask_vault_pass) = (vec![], vec![], false);
+    opts.extra_vars = mdxconf_config::vars::parse_extra_vars(&a.extra_vars, &cwd)?;
     let prepared = run::prepare(&a.playbook, &a.inventory, &opts)?;
     if a.syntax_check {
         println!("\nplaybook: {}", a.playbook.display());

@@ -30,6 +30,25 @@ pub struct ApplyOptions {
     pub write_retry_file: bool,
     /// Run notified handlers also on hosts that failed (`--force-handlers`, play `force_handlers`)
     pub force_handlers: bool,
+    /// Vault passwords: `--vault-id label@source` (file, executable or `prompt`), in order
+    pub vault_ids: Vec<String>,
+    /// `--vault-password-file` (label `default`), after the vault ids
+    pub vault_password_files: Vec<PathBuf>,
+    /// `--ask-vault-pass`: one more password (label `default`), asked on the terminal
+    pub ask_vault_pass: bool,
+}
+
+impl ApplyOptions {
+    /// Read the vault passwords these options name and make them the ones every file reader uses
+    /// (done once per run, before any file is loaded; a run without vault options keeps earlier ones).
+    pub fn install_vault_secrets(&self) -> Result<(), mdxconf_config::vault::VaultError> {
+        if self.vault_ids.is_empty() && self.vault_password_files.is_empty() && !self.ask_vault_pass && mdxconf_config::vault::store::is_installed() {
+            return Ok(());
+        }
+        let secrets = mdxconf_config::vault::secrets::load_all(&self.vault_ids, &self.vault_password_files, self.ask_vault_pass, false)?;
+        mdxconf_config::vault::store::install(secrets);
+        Ok(())
+    }
 }
 
 impl Default for ApplyOptions {
@@ -50,6 +69,9 @@ impl Default for ApplyOptions {
             strategy: None,
             write_retry_file: false,
             force_handlers: false,
+            vault_ids: vec![],
+            vault_password_files: vec![],
+            ask_vault_pass: false,
         }
     }
 }

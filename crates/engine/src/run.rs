@@ -28,6 +28,7 @@ pub struct Prepared {
 
 /// Parse and validate everything (no host is contacted).
 pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow::Result<Prepared> {
+    opts.install_vault_secrets()?;
     let pb = Playbook::load(playbook, &opts.roles_path)?;
     let mut inv = load_inventory(inventory)?;
     // Ansible's implicit localhost: a play that names it gets it when the inventory lacks it

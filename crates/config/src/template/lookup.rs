@@ -30,7 +30,8 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
             .map(|t| {
                 let p = find_file(state, t)
                     .ok_or_else(|| err(format!("lookup('file'): could not find '{t}' (searched role files/, role, playbook files/, playbook dir, working directory)")))?;
-                let text = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('file'): cannot read {}: {e}", p.display())))?;
+                // a vault file is decrypted, as Ansible's file lookup does
+                let text = crate::vault::store::read_text(&p).map_err(|e| err(format!("lookup('file'): {e}")))?;
                 Ok(Value::from(if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text }))
             })
             .collect(),
@@ -57,7 +58,7 @@ fn lookup(state: &State, name: &str, args: Rest<Value>, kw: Kwargs, want_list: b
                 let p = find_in(state, t, "templates").ok_or_else(|| {
                     err(format!("lookup('template'): could not find '{t}' (searched role templates/, role, playbook templates/, playbook dir, working directory)"))
                 })?;
-                let text = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
+                let text = crate::vault::store::read_text(&p).map_err(|e| err(format!("lookup('template'): {e}")))?;
                 // the template sees the caller's variables (and template_vars, when given)
                 let mut ctx = std::collections::BTreeMap::new();
                 for name in state.known_variables() {

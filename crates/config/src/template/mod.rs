@@ -276,8 +276,12 @@ fn configure(env: &mut Environment<'static>, o: TemplateOptions) {
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(format::python_formatter);
     // `{% include %}`/`{% import %}` of a path: relative to the including template's directory
-    env.set_loader(|name| match std::fs::read_to_string(name) {
-        Ok(s) => Ok(Some(s)),
+    // an included vault file is decrypted like the template itself
+    env.set_loader(|name| match std::fs::read(name) {
+        Ok(b) if crate::vault::is_vault(&b) => crate::vault::store::read_text(Path::new(name))
+            .map(Some)
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: {}", e.message))),
+        Ok(b) => String::from_utf8(b).map(Some).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: not UTF-8 text"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template {name}: {e}"))),
     });

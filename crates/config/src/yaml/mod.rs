@@ -67,14 +67,14 @@ pub fn load_file(path: &Path) -> Result<Value, ConfigError> {
 /// Read and parse a YAML file into a located tree.
 pub fn load_nodes(path: &Path) -> Result<Node, ConfigError> {
     let text = read_text(path)?;
-    parse_nodes(&text, path)
+    parse_nodes(&text, path).map_err(|e| crate::vault::store::in_decrypted(path, e))
 }
 
 /// Read a YAML file whose top level is a sequence (task lists, playbooks, handler lists) and keep
 /// each item's location. An empty file gives an empty list.
 pub fn load_list(path: &Path) -> Result<Vec<Located<Value>>, ConfigError> {
     let text = read_text(path)?;
-    parse_list_str(&text, path)
+    parse_list_str(&text, path).map_err(|e| crate::vault::store::in_decrypted(path, e))
 }
 
 /// Like [`load_list`] on text already read.
@@ -94,6 +94,7 @@ pub fn to_yaml_string(v: &Value, indent: usize) -> Result<String, String> {
     serde_saphyr::to_string_with_options(v, opts).map_err(|e| e.to_string())
 }
 
+/// A controller file's text; a vault-encrypted file is decrypted (as Ansible's loader does).
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| ConfigError::at(path, 0, 0, format!("cannot read file: {e}")))
+    crate::vault::store::read_text(path)
 }

@@ -159,7 +159,7 @@ pub(super) fn parse(text: &str, file: &Path) -> Result<Node, ConfigError> {
     }
     let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options()).map_err(|e| to_config_error(&e, text, file))?;
     let cx = Cx { text, file: file_arc };
-    Ok(cx.convert(raw))
+    cx.convert(raw)
 }
 
 /// Only comments, whitespace and document markers: an empty document.
@@ -196,7 +196,29 @@ impl Cx<'_> {
         here.starts_with("!unsafe") || before.ends_with("!unsafe")
     }
 
-    fn convert(&self, s: Spanned<Raw>) -> Node {
+    /// Is the scalar at `loc` written `!vault ...` or `!vault |` (Ansible's inline vault value)?
+    fn tagged_vault(&self, loc: &serde_saphyr::Location) -> bool {
+        let Some(off) = loc.span().byte_offset() else { return false };
+        let off = off as usize;
+        if self.text.get(off..).unwrap_or("").starts_with("!vault") {
+            return true;
+        }
+        let before = self.text.get(..off).unwrap_or("").trim_end();
+        // the span may start after a block scalar header (`|`, `|-`, `>2`...)
+        let header = before.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        let before = header.strip_suffix(['|', '>']).map(str::trim_end).unwrap_or(before);
+        before.ends_with("!vault")
+    }
+
+    /// The plaintext of an inline `!vault` value, as a plain string.
+    fn unvault(&self, st: &str, origin: &Origin) -> Result<NodeKind, ConfigError> {
+        let err = |m: String| ConfigError::at(&self.file, origin.line, origin.col, m);
+        let plain = crate::vault::store::decrypt(st.as_bytes()).map_err(|e| err(format!("cannot decrypt this !vault value: {e}")))?;
+        let text = std::str::from_utf8(&plain).map_err(|_| err("the decrypted !vault value is not UTF-8 text".into()))?;
+        Ok(NodeKind::Scalar(Value::String(text.to_string())))
+    }
+
+    fn convert(&self, s: Spanned<Raw>) -> Result<Node, ConfigError> {
         let origin = self.origin(&s.referenced);
         let kind = match s.value {
             Raw::Null => NodeKind::Scalar(Value::Null),
@@ -207,7 +229,7 @@ impl Cx<'_> {
             },
             // `0o17` is YAML 1.2 only: a string to PyYAML
             Raw::Int(_) | Raw::UInt(_) if self.raw_text(&s.defined).map(str::trim).is_some_and(|t| is_plain(t) && is_yaml12_octal(t)) => {
-                NodeKind::Scalar(Value::String(self.raw_text(&s.defined).unwrap().trim().to_string()))
+                NodeKind::Scalar(Value::String(self.raw_text(&s.defined).unwrap_or_default().trim().to_string()))
             }
             Raw::Int(i) => NodeKind::Scalar(Value::Number(i.into())),
             Raw::UInt(u) => NodeKind::Scalar(Value::Number(u.into())),
@@ -215,28 +237,30 @@ impl Cx<'_> {
                 Some(t) if is_plain(t) && !pyyaml_float(t) => NodeKind::Scalar(Value::String(t.to_string())),
                 _ => NodeKind::Scalar(Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
             },
+            // `!vault |` holds a vault text: decrypted here, so templates see the plain string
+            Raw::Str(st) if self.tagged_vault(&s.defined) => self.unvault(&st, &origin)?,
             // Ansible's `!unsafe` means "never template this": keep it literal through rendering
             Raw::Str(st) if self.tagged_unsafe(&s.defined) && (st.contains("{{") || st.contains("{%") || st.contains("{#")) => {
                 NodeKind::Scalar(Value::String(format!("{{% raw %}}{st}{{% endraw %}}")))
             }
             // YAML 1.1 base-60 integers (`1:30` is 90 to PyYAML)
             Raw::Str(st) if self.raw_text(&s.defined).map(str::trim) == Some(st.as_str()) && sexagesimal(&st).is_some() => {
-                NodeKind::Scalar(Value::Number(sexagesimal(&st).unwrap().into()))
+                NodeKind::Scalar(Value::Number(sexagesimal(&st).unwrap_or_default().into()))
             }
             Raw::Str(st) => NodeKind::Scalar(Value::String(st)),
-            Raw::Seq(items) => NodeKind::Seq(items.into_iter().map(|i| self.convert(i)).collect()),
+            Raw::Seq(items) => NodeKind::Seq(items.into_iter().map(|i| self.convert(i)).collect::<Result<_, _>>()?),
             Raw::Map(entries) => NodeKind::Map(
                 entries
                     .into_iter()
                     .map(|(k, v)| {
                         let korigin = self.origin(&k.referenced);
-                        let key = key_text(self.convert(k));
-                        (Located { value: key, origin: korigin }, self.convert(v))
+                        let key = key_text(self.convert(k)?);
+                        Ok((Located { value: key, origin: korigin }, self.convert(v)?))
                     })
-                    .collect(),
+                    .collect::<Result<_, ConfigError>>()?,
             ),
         };
-        Node { origin, kind }
+        Ok(Node { origin, kind })
     }
 }
 

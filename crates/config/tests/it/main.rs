@@ -9,5 +9,6 @@ mod template_filters;
 mod template_render;
 mod template_vs_ansible;
 mod vars;
+mod vault_interop;
 mod yaml_semantics;
 mod yaml_vs_pyyaml;

@@ -573,7 +573,8 @@ fn parse_task_into(n: &Node, inh: &Inherit, ctx: &LoadCtx, out: &mut Vec<Task>, 
             if canon == "template" {
                 // What the template file uses decides whether hostvars/groups must be built for it.
                 task.needs_magic |= match tfile {
-                    Some(p) => std::fs::read_to_string(p).map(|t| mentions_magic(&Value::String(t))).unwrap_or(true),
+                    // a vault template is not decrypted here (the password may come later): assume it does
+                    Some(p) => std::fs::read_to_string(&p).map(|t| mdxconf_config::vault::is_vault(t.as_bytes()) || mentions_magic(&Value::String(t))).unwrap_or(true),
                     None => true,
                 };
             }

@@ -138,7 +138,12 @@ pub fn check_template_dir(dir: &Path, ctx: &LoadCtx) -> Result<(), ConfigError> 
 }
 
 pub fn check_template_file(p: &Path) -> Result<(), ConfigError> {
-    let Ok(text) = std::fs::read_to_string(p) else { return Ok(()) }; // binary files are not templates
+    let Ok(raw) = std::fs::read(p) else { return Ok(()) };
+    // a vault template is decrypted to check it: a wrong or missing password stops the run before any host
+    let text = if mdxconf_config::vault::is_vault(&raw) { mdxconf_config::vault::store::read_text(p)? } else { String::from_utf8(raw).unwrap_or_default() };
+    if text.is_empty() {
+        return Ok(()); // binary files are not templates
+    }
     let env = syntax_env();
     match no_panic(&text, || env.template_from_str(&text).map(|_| ())) {
         Ok(()) => Ok(()),

@@ -18,3 +18,4 @@ mod sshd_features;
 mod sshd_play_control;
 mod sshd_role;
 mod support;
+mod vault_local;

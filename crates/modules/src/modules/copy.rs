@@ -4,12 +4,12 @@ use crate::host::file::{gather, GatherOpts, Kind, Want};
 use crate::host::files::gather_many;
 use crate::host::source::{parse_probe, probe_script, Source};
 use crate::ops::attrs::{Attrs, ModeSpec};
-use crate::ops::local_src::find_local;
+use crate::ops::local_src::{find_local, read_local};
 use crate::ops::put::{plan_put, plan_put_with_info, Put};
 use crate::spec::{b, raw, s, ArgSpec, Def};
 use crate::util::{failed, sh, sh_quote as q, text};
 use crate::{Args, Diff, Module, ModuleCtx, ModuleResult, Plan, Step};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use mdxconf_transport::sha256_hex;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -32,7 +32,8 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     // links in a source tree are always followed; `false` is refused in plan
     b("local_follow").default(Def::Bool(true)),
     b("unsafe_writes").ignored(),
-    b("decrypt").ignored(),
+    // a vault-encrypted src is deployed decrypted unless `decrypt: false`
+    b("decrypt").default(Def::Bool(true)),
 ])
 // src-or-content is checked in plan, as Ansible's action does at run time (and the old module did)
 .exclusive(&[&["src", "content"]]);
@@ -79,7 +80,7 @@ impl Module for Copy {
         if local.is_dir() {
             return copy_tree(ctx, a, &local, src.ends_with('/'), &dest).await;
         }
-        let content = std::fs::read(&local).with_context(|| format!("copy: reading {}", local.display()))?;
+        let content = read_local(&local, a.bool("decrypt")?, "copy")?;
         let mut p = common_put(a, &dest, content)?;
         if p.attrs.mode == Some(ModeSpec::Preserve) {
             // `mode: preserve` means the source file's mode
@@ -143,7 +144,7 @@ async fn copy_tree(ctx: &ModuleCtx<'_>, a: &Args, local: &Path, contents_only: b
         steps.push(Step::run("copy: creating directories failed", s));
     }
     for ((_, path), mut info) in files.into_iter().zip(infos) {
-        let content = std::fs::read(&path).with_context(|| format!("copy: reading {}", path.display()))?;
+        let content = read_local(&path, a.bool("decrypt")?, "copy")?;
         let sha = sha256_hex(&content);
         if ctx.diff && info.kind == Kind::File && info.sha256.as_deref() != Some(sha.as_str()) {
             // the old content, for the diff only

@@ -3,11 +3,11 @@
 //! entry (content, type, mode) in one exec, so only a real difference counts as a change; the step
 //! unpacks again and copies the tree in (the archive crosses twice when something changes).
 use crate::host::archive::{compare_script, parse_compare, ArchiveOpts};
-use crate::ops::local_src::find_local;
+use crate::ops::local_src::{find_local, read_local};
 use crate::spec::{b, i, l, s, ArgSpec, Def};
 use crate::util::{failed, sh, sh_quote as q, state_diff, text};
 use crate::{Args, Module, ModuleCtx, ModuleResult, Plan, Step};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
 pub struct Unarchive;
@@ -28,7 +28,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     b("keep_newer").default(Def::Bool(false)),
     // only for URLs, which are refused
     b("validate_certs").ignored(),
-    b("decrypt").ignored(),
+    b("decrypt").default(Def::Bool(true)),
     i("io_buffer_size").ignored(),
 ])
 .exclusive(&[&["copy", "remote_src"]]);
@@ -55,7 +55,7 @@ impl Module for Unarchive {
             None
         } else {
             let local = find_local(&ctx.search_dirs, "files", &src).ok_or_else(|| anyhow!("unarchive: could not find src '{src}' (searched files/ of {:?})", ctx.search_dirs))?;
-            Some(std::fs::read(&local).with_context(|| format!("unarchive: reading {}", local.display()))?)
+            Some(read_local(&local, a.bool("decrypt")?, "unarchive")?)
         };
         let (extra, exclude, creates) = (a.list("extra_opts")?, a.list("exclude")?, a.str("creates")?);
         let o = ArchiveOpts {

@@ -16,3 +16,12 @@ pub fn find_local(search_dirs: &[PathBuf], sub: &str, name: &str) -> Option<Path
     }
     p.exists().then(|| p.to_path_buf())
 }
+
+/// A controller file's bytes; a vault-encrypted one is decrypted first (Ansible's `decrypt: true`, the
+/// default of copy and unarchive). The error names the file, never its content.
+pub fn read_local(path: &Path, decrypt: bool, module: &str) -> anyhow::Result<Vec<u8>> {
+    if !decrypt {
+        return std::fs::read(path).map_err(|e| anyhow::anyhow!("{module}: reading {}: {e}", path.display()));
+    }
+    mdxconf_config::vault::store::read_file(path).map_err(|e| anyhow::anyhow!("{module}: {e}"))
+}
