@@ -8,9 +8,10 @@ use std::path::PathBuf;
 pub struct ApplyArgs {
     /// Playbook YAML (a list of plays mapping hosts to roles/tasks)
     pub playbook: PathBuf,
-    /// Inventory file or directory (Ansible INI or YAML), or `host1,host2,`
-    #[arg(short = 'i', long = "inventory", default_value = "inventory")]
-    pub inventory: PathBuf,
+    /// Inventory file or directory (Ansible INI or YAML), or `host1,host2,` (default: ansible.cfg's
+    /// `inventory`, else ./inventory)
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Option<PathBuf>,
     /// Extra variables: `k=v k2=v2`, `@file.yml`, or JSON/YAML (repeatable; highest precedence)
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
@@ -30,8 +31,8 @@ pub struct ApplyArgs {
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
     /// Hosts in flight at once
-    #[arg(short = 'f', long = "forks", default_value_t = 50)]
-    pub forks: usize,
+    #[arg(short = 'f', long = "forks")]
+    pub forks: Option<usize>,
     /// List the hosts each play would run on, then exit
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
@@ -72,18 +73,27 @@ pub struct ApplyArgs {
 
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
+    // ansible.cfg, as ansible-playbook finds it: flags win over it
+    let cfg = crate::ansible_cfg::locate(&cwd).map(|p| crate::ansible_cfg::load(&p)).transpose()?;
+    if let (Some(c), true) = (&cfg, a.verbose > 0) {
+        eprintln!("Using {} as config file", c.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+    }
+    let inventory = a.inventory.clone().or_else(|| cfg.as_ref().and_then(|c| c.inventory.clone())).unwrap_or_else(|| PathBuf::from("inventory"));
+    let mut roles_path = a.roles_path.clone();
+    roles_path.extend(cfg.iter().flat_map(|c| c.roles_path.clone()));
     let mut opts = ApplyOptions {
         vault_ids: a.vault_id.clone(),
         vault_password_files: a.vault_password_file.clone(),
         ask_vault_pass: a.ask_vault_pass,
         check: a.check,
         diff: a.diff,
-        forks: a.forks.max(1),
+        forks: a.forks.or(cfg.as_ref().and_then(|c| c.forks)).unwrap_or(50).max(1),
         limit: a.limit.clone(),
         tags: a.tags.clone(),
         skip_tags: a.skip_tags.clone(),
         accept_new_host_keys: a.accept_new_host_keys,
-        roles_path: a.roles_path.clone(),
+        roles_path,
+        ansible_cfg: cfg,
         quiet: false,
         format: a.format,
         verbose: a.verbose,
@@ -97,7 +107,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
     // installed: prepare() must not read (or prompt for) them a second time
     (opts.vault_ids, opts.vault_password_files, opts.ask_vault_pass) = (vec![], vec![], false);
     opts.extra_vars = mdxconf_config::vars::parse_extra_vars(&a.extra_vars, &cwd)?;
-    let prepared = run::prepare(&a.playbook, &a.inventory, &opts)?;
+    let prepared = run::prepare(&a.playbook, &inventory, &opts)?;
     if a.syntax_check {
         println!("\nplaybook: {}", a.playbook.display());
         return Ok(0);

@@ -8,7 +8,9 @@
 //! - `executor`: runs plays over hosts — batches, loops, conditions, handlers, delegation, control
 //!   modules (set_fact, include_*, meta ...); `executor::module_call` is where check mode lives.
 //! - [`modules`]: the engine's door to the modules crate (`run_module`, `validate_args`).
+//! - [`ansible_cfg`]: ansible.cfg, found and read as ansible-playbook does.
 //! - `facts`, `output` (PLAY RECAP, `--format json`), `retry` (retry files).
+pub mod ansible_cfg;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub(crate) mod executor;

@@ -36,6 +36,8 @@ pub struct ApplyOptions {
     pub vault_password_files: Vec<PathBuf>,
     /// `--ask-vault-pass`: one more password (label `default`), asked on the terminal
     pub ask_vault_pass: bool,
+    /// The ansible.cfg the CLI found (defaults below the inventory's and the play's settings)
+    pub ansible_cfg: Option<crate::ansible_cfg::AnsibleCfg>,
 }
 
 impl ApplyOptions {
@@ -72,6 +74,7 @@ impl Default for ApplyOptions {
             vault_ids: vec![],
             vault_password_files: vec![],
             ask_vault_pass: false,
+            ansible_cfg: None,
         }
     }
 }

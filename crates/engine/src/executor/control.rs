@@ -142,7 +142,15 @@ pub async fn reboot(
     let name = ex.hosts[h].name.clone();
     let mut last_err = String::from("no attempt");
     while start.elapsed() < timeout {
-        match super::connect::open(&name, ctx, prt.play.connection.as_deref(), prt.play.remote_user.as_deref(), ex.opts.accept_new_host_keys).await {
+        match super::connect::open(
+            &name,
+            ctx,
+            prt.play.connection.as_deref(),
+            prt.play.remote_user.as_deref().or(ex.opts.ansible_cfg.as_ref().and_then(|c| c.remote_user.as_deref())),
+            ex.opts.accept_new_host_keys,
+        )
+        .await
+        {
             Ok(c) => match boot_id(&*c).await {
                 Some(now) if now != before => {
                     ex.hosts[h].lock().conn = Some(c);

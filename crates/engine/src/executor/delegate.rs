@@ -67,7 +67,15 @@ impl Executor {
             return Ok(c);
         }
         let vars = vars();
-        match connect::open(&slot.name, &vars, prt.play.connection.as_deref(), prt.play.remote_user.as_deref(), self.opts.accept_new_host_keys).await {
+        match connect::open(
+            &slot.name,
+            &vars,
+            prt.play.connection.as_deref(),
+            prt.play.remote_user.as_deref().or(self.opts.ansible_cfg.as_ref().and_then(|c| c.remote_user.as_deref())),
+            self.opts.accept_new_host_keys,
+        )
+        .await
+        {
             Ok(c) => {
                 slot.lock().conn = Some(c.clone());
                 Ok(c)
@@ -85,7 +93,15 @@ impl Executor {
         let (inv_vars, gn) = self.unslotted_host_vars(name);
         let stand_in = HostSlot::new(name.to_string(), inv_vars, gn);
         let vars = self.build_ctx_for(prt, Some(task), &stand_in, None);
-        let c = connect::open(name, &vars, prt.play.connection.as_deref(), prt.play.remote_user.as_deref(), self.opts.accept_new_host_keys).await.map_err(|e| e.to_string())?;
+        let c = connect::open(
+            name,
+            &vars,
+            prt.play.connection.as_deref(),
+            prt.play.remote_user.as_deref().or(self.opts.ansible_cfg.as_ref().and_then(|c| c.remote_user.as_deref())),
+            self.opts.accept_new_host_keys,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         conns.insert(name.to_string(), c.clone());
         Ok(c)
     }

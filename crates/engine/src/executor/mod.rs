@@ -245,7 +245,11 @@ impl Executor {
         }
         let names = Value::Array(targets.iter().map(|&h| Value::String(self.hosts[h].name.clone())).collect());
         let batch_names = Value::Array(batch.iter().map(|&h| Value::String(self.hosts[h].name.clone())).collect());
-        let gather = play.gather_facts.then(|| Task::synthetic("Gathering Facts", "setup", Value::Object(Map::new()), play.origin.clone()));
+        let cfg = self.opts.ansible_cfg.as_ref();
+        let gather = play
+            .gather_facts
+            .unwrap_or(cfg.is_none_or(|c| c.gather_by_default))
+            .then(|| Task::synthetic("Gathering Facts", "setup", Value::Object(Map::new()), play.origin.clone()));
         PlayRt {
             play,
             hosts: batch.to_vec(),

@@ -331,12 +331,18 @@ impl Executor {
                 return o;
             }
         };
-        let become_on = self.flag(task, "become", ctx).or(task.become_).or(prt.play.become_).or_else(|| ctx.get("ansible_become").map(truthy)).unwrap_or(false);
+        let become_on = self
+            .flag(task, "become", ctx)
+            .or(task.become_)
+            .or(prt.play.become_)
+            .or_else(|| ctx.get("ansible_become").map(truthy))
+            .unwrap_or(self.opts.ansible_cfg.as_ref().is_some_and(|c| c.become_));
         let become_user = become_on.then(|| {
             task.become_user
                 .clone()
                 .or_else(|| prt.play.become_user.clone())
                 .or_else(|| ctx.get("ansible_become_user").and_then(Value::as_str).map(str::to_string))
+                .or_else(|| self.opts.ansible_cfg.as_ref().and_then(|c| c.become_user.clone()))
                 .unwrap_or_else(|| "root".into())
         });
         // `become_user: "{{ some_user }}"` is a template like any keyword (roles pass the user as a variable)

@@ -44,13 +44,11 @@ impl Executor {
     /// such as a `delegate_to` address outside the inventory).
     pub fn build_ctx_for(&self, prt: &PlayRt, task: Option<&Task>, slot: &HostSlot, me: Option<usize>) -> Map<String, Value> {
         let role = task.and_then(|t| t.role.as_ref());
-        let mut layers = VarLayers {
-            role_defaults: prt.role_defaults.clone(),
-            play_vars: prt.play.vars.clone(),
-            vars_files: prt.play.vars_files.clone(),
-            role_vars: prt.role_vars.clone(),
-            ..Default::default()
-        };
+        // ansible.cfg's connection settings sit below everything, role defaults included
+        let mut role_defaults = self.opts.ansible_cfg.as_ref().map(|c| c.host_defaults.clone()).unwrap_or_default();
+        role_defaults.extend(prt.role_defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut layers =
+            VarLayers { role_defaults, play_vars: prt.play.vars.clone(), vars_files: prt.play.vars_files.clone(), role_vars: prt.role_vars.clone(), ..Default::default() };
         if let Some(r) = role {
             layers.role_defaults.extend(r.defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
             layers.role_vars.extend(r.vars.iter().map(|(k, v)| (k.clone(), v.clone())));

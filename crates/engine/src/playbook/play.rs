@@ -16,7 +16,8 @@ pub struct Play {
     pub become_user: Option<String>,
     pub remote_user: Option<String>,
     pub connection: Option<String>,
-    pub gather_facts: bool,
+    /// None: as ansible.cfg's `gathering` says (gather unless it is `explicit`)
+    pub gather_facts: Option<bool>,
     pub vars: Map<String, Value>,
     /// Static vars_files, merged in order.
     pub vars_files: Map<String, Value>,
@@ -297,7 +298,7 @@ pub fn parse_play(n: &Node, ctx: &LoadCtx) -> Result<Play, ConfigError> {
         become_user: inh.become_user,
         remote_user: get("remote_user").map(str_of).transpose()?,
         connection: get("connection").map(str_of).transpose()?,
-        gather_facts: get("gather_facts").map(bool_of).transpose()?.unwrap_or(true),
+        gather_facts: get("gather_facts").map(bool_of).transpose()?,
         vars,
         vars_files,
         vars_files_dynamic,

@@ -252,3 +252,45 @@ fn copy_as_another_user() {
     assert_eq!(std::fs::read_dir(&locked).unwrap().count(), 1, "no temp file left");
     assert_eq!(std::fs::read_dir(&open).unwrap().count(), 1, "no temp file left");
 }
+
+/// Issue 15.1: the project's ansible.cfg is read as ansible-playbook reads it (./ansible.cfg in the
+/// working directory): machine-configs' `become = yes` makes tasks run as root without `become:` in
+/// the play, `forks` and `inventory` apply, and `ssh_args` reach the connection.
+#[test]
+fn ansible_cfg_in_the_working_directory() {
+    let p = Project::sshd(1);
+    let fleet = p.fleet.as_ref().unwrap();
+    // the inventory names no known_hosts: ssh_args in ansible.cfg give it, as machine-configs does
+    std::fs::write(p.path("hosts.ini"), fleet.inventory_ini("web")).unwrap();
+    p.write(
+        "ansible.cfg",
+        &format!(
+            "[ssh_connection]\npipelining=True\nssh_args = -o UserKnownHostsFile={}\n\n[defaults]\nforks = 30\ninventory = hosts.ini\ngathering = explicit\n\n[privilege_escalation]\nbecome = yes\nbecome_user = nobody\n",
+            fleet.known_hosts.display()
+        ),
+    );
+    p.write("site.yml", "- hosts: web\n  tasks:\n    - name: who\n      command: id -un\n      register: who\n    - assert: {that: [\"who.stdout == 'nobody'\", \"ansible_facts.hostname is not defined\"]}\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mdxconf-apply"))
+        .arg("site.yml")
+        .args(["--format", "json", "-v"])
+        .current_dir(p.dir.path())
+        .env("HOME", p.dir.path())
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("ansible.cfg as config file"), "{stderr}");
+    // a bad value names its line
+    p.write("ansible.cfg", "[defaults]\nforks = many\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mdxconf-apply"))
+        .arg("site.yml")
+        .current_dir(p.dir.path())
+        .env("HOME", p.dir.path())
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("ansible.cfg:2:9"), "{stderr}");
+}
