@@ -151,6 +151,11 @@ fn extra_rules(module: &str, args: &Map<String, Value>, phase: Phase) -> Result<
         "alternatives" => modules::alternatives::rules(args, phase),
         "package_facts" => modules::package_facts::rules(args, phase),
         "set_fact" if args.keys().all(|k| k == "cacheable") => Err(SpecError { key: None, msg: "set_fact needs at least one variable".into() }),
+        // a URL source is a download: refused before any host is touched (mdxconf runs offline)
+        "unarchive" if args.get("src").and_then(Value::as_str).is_some_and(|s| ["http://", "https://", "ftp://"].iter().any(|p| s.starts_with(p))) => Err(SpecError {
+            key: Some("src".into()),
+            msg: "unarchive: a URL `src` is a download, and mdxconf runs without internet access; ship the archive in the role's files/ (or put it on the host) instead".into(),
+        }),
         "pause" if args.contains_key("prompt") => Err(SpecError { key: Some("prompt".into()), msg: "pause: interactive `prompt` is not supported".into() }),
         _ => Ok(()),
     }
@@ -160,6 +165,14 @@ fn extra_rules(module: &str, args: &Map<String, Value>, phase: Phase) -> Result<
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unarchive_of_a_url_is_refused_at_parse_time() {
+        let m = json!({"src": "https://example.org/x.tar.gz", "dest": "/opt", "remote_src": true});
+        assert!(lookup("unarchive").unwrap().check(m.as_object().unwrap(), Phase::Parse).unwrap_err().msg.contains("internet"));
+        let m = json!({"src": "x.tar.gz", "dest": "/opt"});
+        assert!(lookup("unarchive").unwrap().check(m.as_object().unwrap(), Phase::Parse).is_ok());
+    }
 
     #[test]
     fn names_prefixes_and_aliases() {
