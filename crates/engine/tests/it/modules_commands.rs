@@ -187,3 +187,15 @@ async fn mount_tmpfs_with_private_fstab() {
     assert!(!mounted());
     assert_eq!(fs::read_to_string(&fstab).unwrap(), "# test fstab\n");
 }
+
+/// Issue 15.1: a virtual package name that an installed package provides (`awk`, provided by mawk on
+/// every Debian; machine-configs asks for libnss-ldap the same way) is installed: no change, no
+/// apt-get, in check mode and out of it.
+#[tokio::test]
+async fn apt_virtual_package_provided_is_converged() {
+    let h = Host::local();
+    for check in [true, false] {
+        let r = h.ok("apt", json!({"name": "awk", "state": "present"}), check).await;
+        assert!(!r.changed, "check={check}: {r:?}");
+    }
+}

@@ -21,6 +21,8 @@ pub struct DebPkg {
     pub config_only: bool,
     pub version: String,
     pub candidate: Option<String>,
+    /// a virtual package, provided by this installed one
+    pub provided_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,7 +44,14 @@ pub fn apt_script(names: &[String], policy: bool) -> String {
     s += "echo now=$(date +%s); st=0; for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do if [ -e $f ]; then m=$(stat -c %Y $f); [ $m -gt $st ] && st=$m; fi; done; echo stamp=$st\n";
     s += "ls /var/lib/apt/lists | grep -q '_Packages' && echo lists=1\n";
     if !bare.is_empty() {
-        s += &format!("dpkg-query -W -f='P\\t${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {} 2>/dev/null\n", bare.join(" "));
+        s += &format!("q=$(dpkg-query -W -f='P\\t${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {} 2>/dev/null); printf '%s\\n' \"$q\"\n", bare.join(" "));
+        // a name that is no installed package may be a virtual one an installed package provides
+        // (Debian's libnss-ldap, provided by libnss-ldapd): that counts as installed, as for Ansible
+        s += &format!(
+            "if [ \"$(printf '%s\\n' \"$q\" | grep -c \"$(printf '\\t')[ih]i\")\" -lt {n} ]; then dpkg-query -W -f='${{db:Status-Abbrev}}\\t${{Package}}\\t${{Provides}}\\n' 2>/dev/null | awk -F'\\t' -v want=' {names} ' '$1 ~ /^[ih]i/ {{ k = split($3, p, /, */); for (i = 1; i <= k; i++) {{ sub(/ .*/, \"\", p[i]); if (index(want, \" \" p[i] \" \")) print \"V\\t\" p[i] \"\\t\" $2 }} }}'; fi\n",
+            n = bare.len(),
+            names = names.iter().map(|n| split_apt_spec(n).0.to_string()).collect::<Vec<_>>().join(" ")
+        );
         if policy {
             s += &format!("LC_ALL=C apt-cache policy {} 2>/dev/null | awk '/^[^ ]/{{p=$1; sub(/:$/,\"\",p)}} /Candidate:/{{print \"C\\t\" p \"\\t\" $2}}'\n", bare.join(" "));
         }
@@ -64,6 +73,13 @@ pub fn parse_apt(out: &str) -> AptState {
                     e.version = version.to_string();
                 } else if status.starts_with("rc") {
                     e.config_only = true;
+                }
+            }
+            ["V", name, provider] => {
+                let e = pkgs.entry(name.to_string()).or_default();
+                if !e.installed {
+                    e.installed = true;
+                    e.provided_by = Some(provider.to_string());
                 }
             }
             ["C", name, cand] => {
@@ -214,11 +230,14 @@ mod tests {
         let out = "mgr=apt\nnow=1000\nstamp=900\nlists=1\nP\thello\tii \t2.10-3\nP\tsl\tun \t\nP\tcowsay\trc \t3.03\nC\thello\t2.10-3\nC\tsl:amd64\t5.02-1\nC\tnope\t(none)\n";
         let g = parse_apt(out);
         assert!(g.has_apt && g.lists && g.now == 1000 && g.stamp == 900);
-        assert_eq!(g.pkgs["hello"], DebPkg { installed: true, config_only: false, version: "2.10-3".into(), candidate: Some("2.10-3".into()) });
+        assert_eq!(g.pkgs["hello"], DebPkg { installed: true, config_only: false, version: "2.10-3".into(), candidate: Some("2.10-3".into()), provided_by: None });
         assert!(!g.pkgs["sl"].installed && g.pkgs["sl"].candidate.as_deref() == Some("5.02-1"));
         assert!(g.pkgs["cowsay"].config_only && !g.pkgs["cowsay"].installed);
         assert_eq!(g.pkgs["nope"].candidate, None);
         assert!(!parse_apt("mgr=none\n").has_apt);
+        // a virtual name an installed package provides counts as installed
+        let v = parse_apt("mgr=apt\nP\tlibnss-ldap\tun \t\nV\tlibnss-ldap\tlibnss-ldapd\n");
+        assert!(v.pkgs["libnss-ldap"].installed && v.pkgs["libnss-ldap"].provided_by.as_deref() == Some("libnss-ldapd"));
         assert_eq!(split_apt_spec("hello=2.*"), ("hello", Some("2.*")));
     }
 
