@@ -281,3 +281,38 @@ async fn copy_wheelhouse_directory_over_ssh() {
     let again = tokio::time::timeout(std::time::Duration::from_secs(300), h.ok("copy", args, false)).await.expect("second run hung");
     assert!(!again.changed, "second run changed: {:?}", again.diff.iter().map(|d| &d.path).collect::<Vec<_>>());
 }
+
+/// Issue 15.1: copy with remote_src of a directory copies the tree, as Ansible's copy does (machine-
+/// configs' mv_home_mdxuser moves /home/mdxuser so): check mode predicts, the run copies with the
+/// source modes, a second run changes nothing; `src/` copies the contents only.
+#[tokio::test]
+async fn copy_remote_src_directory_tree() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("home/mdxuser");
+    fs::create_dir_all(src.join(".ssh")).unwrap();
+    fs::write(src.join(".ssh/authorized_keys"), "ssh-ed25519 AAAA x\n").unwrap();
+    fs::write(src.join(".bashrc"), "export A=1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(src.join(".ssh/authorized_keys"), fs::Permissions::from_mode(0o600)).unwrap();
+    let dest = d.path().join("home.local");
+    fs::create_dir_all(&dest).unwrap();
+    let args = json!({"src": src.to_str().unwrap(), "dest": format!("{}/", dest.display()), "remote_src": true, "mode": "preserve", "directory_mode": true});
+    let predicted = h.ok("copy", args.clone(), true).await;
+    assert!(predicted.changed && !dest.join("mdxuser").exists(), "check mode predicts and changes nothing");
+    let r = h.ok("copy", args.clone(), false).await;
+    assert!(r.changed);
+    assert_eq!(fs::read_to_string(dest.join("mdxuser/.bashrc")).unwrap(), "export A=1\n");
+    assert_eq!(mode_of(&dest.join("mdxuser/.ssh/authorized_keys")), 0o600);
+    assert!(!h.ok("copy", args.clone(), false).await.changed, "second run converged");
+    assert!(!h.ok("copy", args, true).await.changed);
+    // a changed source file is copied again; `src/` puts the contents into dest
+    fs::write(src.join(".bashrc"), "export A=2\n").unwrap();
+    let flat = d.path().join("flat");
+    let r = h.ok("copy", json!({"src": format!("{}/", src.display()), "dest": flat.to_str().unwrap(), "remote_src": true}), false).await;
+    assert!(r.changed);
+    assert_eq!(fs::read_to_string(flat.join(".bashrc")).unwrap(), "export A=2\n");
+    assert!(flat.join(".ssh/authorized_keys").exists());
+    let left: Vec<_> = fs::read_dir(flat.join(".ssh")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "no temp file left: {left:?}");
+}

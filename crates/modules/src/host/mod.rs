@@ -13,4 +13,5 @@ pub mod packages;
 pub mod pip;
 pub mod source;
 pub mod stat;
+pub mod tree;
 pub mod unit;

@@ -104,7 +104,7 @@ async fn copy_remote(ctx: &ModuleCtx<'_>, a: &Args, src: &str, dest: &str) -> Re
     }
     let content = match parse_probe(src, &out.stdout)? {
         Source::File { content, .. } => content.unwrap_or_default(),
-        Source::Directory => return Ok(Plan::failed(format!("copy: cannot read remote src {src}: it is a directory (remote_src copies files only)"))),
+        Source::Directory => return crate::ops::remote_tree::plan_remote_tree(ctx, a, src, dest).await,
         Source::Missing => return Ok(Plan::failed(format!("copy: cannot read remote src {src}: No such file or directory"))),
         Source::Unreadable(why) => return Ok(Plan::failed(format!("copy: cannot read remote src {src}: {why}"))),
     };
