@@ -7,6 +7,7 @@ pub mod debconf;
 pub mod facts;
 pub mod file;
 pub mod files;
+pub mod find;
 pub mod kernel;
 pub mod mounts;
 pub mod packages;

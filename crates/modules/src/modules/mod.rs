@@ -40,6 +40,9 @@ pub(crate) mod package;
 pub(crate) mod package_facts;
 pub(crate) mod pip;
 
+// more
+mod find;
+
 pub static ALL: &[&dyn Module] = &[
     // general
     &ping::Ping,
@@ -81,4 +84,7 @@ pub static ALL: &[&dyn Module] = &[
     &apt_key::AptKey,
     &debconf::Debconf,
     &alternatives::Alternatives,
+    //
+    // more
+    &find::Find,
 ];

@@ -1,0 +1,76 @@
+//! find, getent, tempfile, assemble, script on the local connection in per-test temp dirs.
+use crate::support::modules_support::Host;
+use serde_json::{json, Value};
+use std::fs;
+
+fn paths(r: &Value) -> Vec<String> {
+    let mut v: Vec<String> = r["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn find_filters_a_real_tree() {
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    fs::create_dir_all(root.join(".hid")).unwrap();
+    fs::write(root.join("a.conf"), "key=1\n").unwrap();
+    fs::write(root.join("b.conf"), "other\nkey=2\n").unwrap();
+    fs::write(root.join("big.log"), vec![b'x'; 5000]).unwrap();
+    fs::write(root.join(".dot.conf"), "key=3\n").unwrap();
+    fs::write(root.join("sub/c.conf"), "x key=4\n").unwrap();
+    fs::write(root.join("sub/deeper/d.conf"), "key=5\n").unwrap();
+    fs::write(root.join(".hid/e.conf"), "key=6\n").unwrap();
+    std::os::unix::fs::symlink("a.conf", root.join("link.conf")).unwrap();
+    let p = root.to_str().unwrap();
+    let at = |s: &str| format!("{p}/{s}");
+
+    let r = h.ok("find", json!({"paths": p, "patterns": "*.conf"}), false).await;
+    assert!(!r.changed);
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("a.conf"), at("b.conf")]);
+    assert_eq!(r.data["examined"], 7, "every top-level entry is examined");
+    let f0 = &r.data["files"][0];
+    assert_eq!(f0["isreg"], true);
+    assert!(f0["mtime"].as_f64().unwrap() > 1.0e9 && f0["pw_name"].is_string());
+
+    // recurse: files in hidden directories are found (as Ansible's os.walk does), hidden names are not
+    let r = h.ok("find", json!({"paths": p, "patterns": "*.conf", "recurse": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at(".hid/e.conf"), at("a.conf"), at("b.conf"), at("sub/c.conf"), at("sub/deeper/d.conf")]);
+    let r = h.ok("find", json!({"paths": p, "patterns": "*.conf", "recurse": true, "depth": 2, "hidden": true, "excludes": "e*"}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at(".dot.conf"), at("a.conf"), at("b.conf"), at("sub/c.conf")]);
+
+    // contains: re.match per line, or search in the whole file
+    let r = h.ok("find", json!({"paths": p, "contains": "key=", "recurse": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at(".hid/e.conf"), at("a.conf"), at("b.conf"), at("sub/deeper/d.conf")]);
+    let r = h.ok("find", json!({"paths": at("sub"), "contains": "key=4", "read_whole_file": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("sub/c.conf")]);
+
+    // size, age, checksum, types
+    let r = h.ok("find", json!({"paths": p, "size": "4k"}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("big.log")]);
+    let r = h.ok("find", json!({"paths": p, "age": "1d"}), false).await;
+    assert_eq!(r.data["matched"], 0, "nothing is a day old");
+    let r = h.ok("find", json!({"paths": p, "age": "-1h", "patterns": "a.conf", "get_checksum": true}), false).await;
+    assert_eq!(r.data["files"][0]["checksum"], sha1_of(b"key=1\n"));
+    let r = h.ok("find", json!({"paths": p, "file_type": "link"}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("link.conf")]);
+    let r = h.ok("find", json!({"paths": p, "file_type": "directory", "recurse": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("sub"), at("sub/deeper")]);
+    let r = h.ok("find", json!({"paths": p, "patterns": ["b", "a\\."], "use_regex": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("a.conf"), at("b.conf"), at("big.log")]);
+
+    // a path that is no directory is skipped, not failed; check mode is the same run
+    let r = h.ok("find", json!({"paths": [p, at("nope")]}), true).await;
+    assert!(r.data["skipped_paths"].as_object().unwrap().contains_key(&at("nope")));
+    assert!(r.msg.contains("Not all paths examined"));
+}
+
+fn sha1_of(b: &[u8]) -> String {
+    use std::io::Write;
+    let mut c = std::process::Command::new("sha1sum").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    c.stdin.take().unwrap().write_all(b).unwrap();
+    let o = c.wait_with_output().unwrap();
+    String::from_utf8(o.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+}
