@@ -74,3 +74,18 @@ fn sha1_of(b: &[u8]) -> String {
     let o = c.wait_with_output().unwrap();
     String::from_utf8(o.stdout).unwrap().split_whitespace().next().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn getent_passwd_root_and_a_missing_key() {
+    let h = Host::local();
+    let r = h.ok("getent", json!({"database": "passwd", "key": "root"}), false).await;
+    assert!(!r.changed);
+    assert_eq!(r.data["ansible_facts"]["getent_passwd"]["root"][1], "0");
+    assert_eq!(r.data["ansible_facts"]["getent_passwd"]["root"][4], "/root");
+    let r = h.ok("getent", json!({"database": "group"}), true).await;
+    assert!(r.data["ansible_facts"]["getent_group"]["root"].is_array());
+    let r = h.run("getent", json!({"database": "passwd", "key": "no-such-user-mdxconf"}), false).await;
+    assert!(r.failed && r.msg.contains("could not be found"), "{}", r.msg);
+    let r = h.ok("getent", json!({"database": "passwd", "key": "no-such-user-mdxconf", "fail_key": false}), false).await;
+    assert!(r.data["ansible_facts"]["getent_passwd"]["no-such-user-mdxconf"].is_null());
+}

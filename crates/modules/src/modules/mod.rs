@@ -42,6 +42,7 @@ pub(crate) mod pip;
 
 // more
 mod find;
+mod getent;
 
 pub static ALL: &[&dyn Module] = &[
     // general
@@ -87,4 +88,5 @@ pub static ALL: &[&dyn Module] = &[
     //
     // more
     &find::Find,
+    &getent::Getent,
 ];
