@@ -89,3 +89,29 @@ async fn getent_passwd_root_and_a_missing_key() {
     let r = h.ok("getent", json!({"database": "passwd", "key": "no-such-user-mdxconf", "fail_key": false}), false).await;
     assert!(r.data["ansible_facts"]["getent_passwd"]["no-such-user-mdxconf"].is_null());
 }
+
+#[tokio::test]
+async fn tempfile_creates_then_stat_sees_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let r = h.ok("tempfile", json!({"path": d.path(), "suffix": ".txt"}), false).await;
+    assert!(r.changed);
+    let p = r.data["path"].as_str().unwrap().to_string();
+    assert!(p.starts_with(&format!("{}/ansible.", d.path().display())) && p.ends_with(".txt"), "{p}");
+    assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(r.data["mode"], "0600");
+    let st = h.ok("stat", json!({"path": p}), false).await;
+    assert_eq!(st.data["stat"]["isreg"], true);
+    let r = h.ok("tempfile", json!({"path": d.path(), "state": "directory", "prefix": "b."}), false).await;
+    let p = r.data["path"].as_str().unwrap();
+    assert!(fs::metadata(p).unwrap().is_dir());
+    assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o700);
+    let r = h.run("tempfile", json!({"path": d.path().join("missing")}), false).await;
+    assert!(r.failed && r.msg.contains("No such file or directory"), "{}", r.msg);
+    assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
+    // no check-mode support in Ansible: skipped, nothing created
+    let r = h.run("tempfile", json!({"path": d.path()}), true).await;
+    assert!(r.skipped && !r.changed && r.msg.contains("does not support check mode"), "{}", r.msg);
+    assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
+}

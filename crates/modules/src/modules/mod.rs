@@ -43,6 +43,7 @@ pub(crate) mod pip;
 // more
 mod find;
 mod getent;
+mod tempfile;
 
 pub static ALL: &[&dyn Module] = &[
     // general
@@ -89,4 +90,5 @@ pub static ALL: &[&dyn Module] = &[
     // more
     &find::Find,
     &getent::Getent,
+    &tempfile::Tempfile,
 ];
