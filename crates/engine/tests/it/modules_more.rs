@@ -115,3 +115,49 @@ async fn tempfile_creates_then_stat_sees_it() {
     assert!(r.skipped && !r.changed && r.msg.contains("does not support check mode"), "{}", r.msg);
     assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
 }
+
+#[tokio::test]
+async fn assemble_converges_and_check_mode_skips_a_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Host::local();
+    let d = tempfile::tempdir().unwrap();
+    let frags = d.path().join("app.d");
+    fs::create_dir(&frags).unwrap();
+    fs::write(frags.join("10-b"), "b=2").unwrap();
+    fs::write(frags.join("01-a"), "a=1\n").unwrap();
+    fs::write(frags.join(".hidden"), "h=0\n").unwrap();
+    fs::create_dir(frags.join("sub")).unwrap();
+    let dest = d.path().join("app.conf");
+    let args = json!({"src": frags, "dest": dest, "delimiter": "#", "ignore_hidden": true, "mode": "0640"});
+    // check mode: Ansible's assemble has no check-mode support, a change is skipped and nothing is written
+    let r = h.run("assemble", args.clone(), true).await;
+    assert!(r.skipped && !r.changed && !dest.exists(), "{r:?}");
+    let r = h.ok("assemble", args.clone(), false).await;
+    assert!(r.changed);
+    assert_eq!(r.diff[0].before, "");
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "a=1\n#\nb=2");
+    assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o640);
+    // a second run, and check mode on a converged file, change nothing
+    let r = h.ok("assemble", args.clone(), false).await;
+    assert!(!r.changed, "{r:?}");
+    let r = h.run("assemble", args.clone(), true).await;
+    assert!(!r.changed && !r.skipped);
+    // a new fragment: the diff shows it
+    fs::write(frags.join("05-m"), "m=3\n").unwrap();
+    let r = h.ok("assemble", args.clone(), false).await;
+    assert!(r.changed);
+    assert_eq!(r.diff[0].before, "a=1\n#\nb=2");
+    assert_eq!(fs::read_to_string(&dest).unwrap(), "a=1\n#\nm=3\n#\nb=2");
+    // controller fragments (remote_src: false) from a role's files/
+    let role = tempfile::tempdir().unwrap();
+    fs::create_dir_all(role.path().join("files/parts")).unwrap();
+    fs::write(role.path().join("files/parts/x"), "x\n").unwrap();
+    let mut h = Host::local();
+    h.search_dirs = vec![role.path().to_path_buf()];
+    let dest2 = d.path().join("two.conf");
+    let r = h.ok("assemble", json!({"src": "parts", "dest": dest2, "remote_src": false}), false).await;
+    assert!(r.changed);
+    assert_eq!(fs::read_to_string(&dest2).unwrap(), "x\n");
+    let r = h.run("assemble", json!({"src": d.path().join("nope"), "dest": dest2}), false).await;
+    assert!(r.failed && r.msg.contains("does not exist"), "{}", r.msg);
+}

@@ -8,6 +8,7 @@ pub mod facts;
 pub mod file;
 pub mod files;
 pub mod find;
+pub mod fragments;
 pub mod getent;
 pub mod kernel;
 pub mod mounts;

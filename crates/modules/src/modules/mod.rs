@@ -41,6 +41,7 @@ pub(crate) mod package_facts;
 pub(crate) mod pip;
 
 // more
+mod assemble;
 mod find;
 mod getent;
 mod tempfile;
@@ -91,4 +92,5 @@ pub static ALL: &[&dyn Module] = &[
     &find::Find,
     &getent::Getent,
     &tempfile::Tempfile,
+    &assemble::Assemble,
 ];
