@@ -161,3 +161,75 @@ async fn assemble_converges_and_check_mode_skips_a_change() {
     let r = h.run("assemble", json!({"src": d.path().join("nope"), "dest": dest2}), false).await;
     assert!(r.failed && r.msg.contains("does not exist"), "{}", r.msg);
 }
+
+#[tokio::test]
+async fn script_runs_with_arguments_and_creates() {
+    let role = tempfile::tempdir().unwrap();
+    fs::create_dir_all(role.path().join("files")).unwrap();
+    fs::write(role.path().join("files/hello.sh"), "#!/bin/sh\necho \"hi $1|$2\"; pwd; echo err >&2; [ -t 0 ] || cat\nexit ${3:-0}\n").unwrap();
+    let mut h = Host::local();
+    h.search_dirs = vec![role.path().to_path_buf()];
+    let d = tempfile::tempdir().unwrap();
+    let r = h.ok("script", json!({"_raw_params": "hello.sh a 'b c'", "chdir": d.path()}), false).await;
+    assert!(r.changed);
+    assert_eq!(r.data["stdout_lines"], json!(["hi a|b c", d.path().display().to_string()]), "the script gets no stdin");
+    assert_eq!(r.data["stderr"], "err\n");
+    assert_eq!(r.data["rc"], 0);
+    let r = h.run("script", json!({"cmd": "hello.sh a b 3"}), false).await;
+    assert!(r.failed && r.data["rc"] == 3 && r.msg == "non-zero return code", "{r:?}");
+    // creates: skipped when it exists; check mode predicts when it does not, skips without creates
+    let done = d.path().join("done");
+    let r = h.run("script", json!({"_raw_params": "hello.sh", "creates": done}), true).await;
+    assert!(r.changed && !r.skipped, "{r:?}");
+    let r = h.run("script", json!({"_raw_params": "hello.sh"}), true).await;
+    assert!(r.skipped && r.msg.contains("Check mode is not supported"), "{r:?}");
+    fs::write(&done, "").unwrap();
+    let r = h.run("script", json!({"_raw_params": "hello.sh", "creates": done}), false).await;
+    assert!(r.skipped && !r.changed && r.msg.contains("since"), "{r:?}");
+}
+
+/// The new modules in a role run through the CLI (free-form script with creates=, registered results).
+#[test]
+fn new_modules_in_a_playbook() {
+    use crate::common::{read, recap_total, Project};
+    let p = Project::local(&["h1"]);
+    p.write("roles/more/files/mk.sh", "#!/bin/sh\nmkdir -p \"$1\" && echo made > \"$1/made\"\n");
+    p.write("roles/more/files/parts/01", "a\n");
+    p.write("roles/more/files/parts/02", "b\n");
+    p.write(
+        "roles/more/tasks/main.yml",
+        r#"
+- name: dir
+  file: {path: "{{ work }}/h1", state: directory}
+- name: run the script
+  script: mk.sh {{ work }}/h1/s creates={{ work }}/h1/s/made
+- name: assemble from the role
+  assemble: {src: parts, dest: "{{ work }}/h1/all.conf", remote_src: false}
+- name: find them
+  find: {paths: "{{ work }}/h1", recurse: true, patterns: ["made", "*.conf"]}
+  register: found
+- name: passwd
+  getent: {database: passwd, key: root}
+- name: tmp
+  tempfile: {path: "{{ work }}/h1", suffix: .t}
+  register: t
+- name: checks
+  assert:
+    that:
+      - found.matched == 2
+      - getent_passwd.root[1] == '0'
+      - t.path is match('.*/ansible\..*\.t$')
+"#,
+    );
+    p.write("site.yml", "- hosts: web\n  gather_facts: false\n  roles: [more]\n");
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}\n{doc:#}");
+    assert_eq!(read(&p.path("hosts/h1/all.conf")), "a\nb\n");
+    assert_eq!(read(&p.path("hosts/h1/s/made")), "made\n");
+    assert_eq!(recap_total(&doc, "failed"), 0);
+    // second run: the script is skipped by creates=, assemble is unchanged
+    let (code, doc, err) = p.cli_json("site.yml", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(crate::common::statuses(&doc, "more : run the script"), vec![("h1".into(), "skipped".into())]);
+    assert_eq!(crate::common::statuses(&doc, "more : assemble from the role"), vec![("h1".into(), "ok".into())]);
+}

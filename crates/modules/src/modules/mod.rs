@@ -44,6 +44,7 @@ pub(crate) mod pip;
 mod assemble;
 mod find;
 mod getent;
+mod script;
 mod tempfile;
 
 pub static ALL: &[&dyn Module] = &[
@@ -93,4 +94,5 @@ pub static ALL: &[&dyn Module] = &[
     &getent::Getent,
     &tempfile::Tempfile,
     &assemble::Assemble,
+    &script::Script,
 ];
