@@ -29,7 +29,7 @@ pub fn parse_fragments(out: &[u8]) -> Result<Fragments, String> {
     let rest: Vec<&[u8]> = recs.collect();
     // the output ends with a NUL: one empty record after the last pair
     let pairs = rest.strip_suffix(&[&b""[..]]).unwrap_or(&rest);
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err("truncated fragment listing".into());
     }
     let mut files = vec![];
