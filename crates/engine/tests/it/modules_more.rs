@@ -61,6 +61,22 @@ async fn find_filters_a_real_tree() {
     let r = h.ok("find", json!({"paths": p, "patterns": ["b", "a\\."], "use_regex": true}), false).await;
     assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("a.conf"), at("b.conf"), at("big.log")]);
 
+    // follow: a linked directory is walked; links stay links (lstat, as Ansible), files behind them are found
+    let other = tempfile::tempdir().unwrap();
+    fs::write(other.path().join("z.conf"), "z\n").unwrap();
+    std::os::unix::fs::symlink(other.path(), root.join("ln")).unwrap();
+    let r = h.ok("find", json!({"paths": p, "patterns": "z.conf", "recurse": true}), false).await;
+    assert_eq!(r.data["matched"], 0, "without follow the linked directory is not entered");
+    let r = h.ok("find", json!({"paths": p, "patterns": "z.conf", "recurse": true, "follow": true, "get_checksum": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("ln/z.conf")]);
+    assert_eq!(r.data["files"][0]["checksum"], sha1_of(b"z\n"));
+    let r = h.ok("find", json!({"paths": p, "file_type": "link", "follow": true}), false).await;
+    assert_eq!(paths(&Value::Object(r.data.clone())), vec![at("link.conf"), at("ln")]);
+    let l = r.data["files"].as_array().unwrap().iter().find(|f| f["path"] == at("link.conf")).unwrap();
+    assert_eq!((l["islnk"].clone(), l["size"].clone(), l["mode"].clone()), (json!(true), json!(6), json!("0777")));
+    let r = h.ok("find", json!({"paths": p, "patterns": "link.conf", "follow": true}), false).await;
+    assert_eq!(r.data["matched"], 0, "a link to a file is no regular file (lstat)");
+
     // a path that is no directory is skipped, not failed; check mode is the same run
     let r = h.ok("find", json!({"paths": [p, at("nope")]}), true).await;
     assert!(r.data["skipped_paths"].as_object().unwrap().contains_key(&at("nope")));

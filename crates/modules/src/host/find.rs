@@ -19,6 +19,9 @@ pub struct FindProbe<'a> {
 }
 
 const FIELDS: &str = "E\\t%y\\t%m\\t%U\\t%G\\t%u\\t%g\\t%s\\t%i\\t%D\\t%n\\t%T@\\t%A@\\t%C@\\t%d\\t%p\\0";
+/// Under `-L` find reports a link's target; Ansible lstat()s every entry, so a link stays a link (mode 0777,
+/// its size the target name's length, from the `K` records; owner and times are the target's).
+const LINK_FIELDS: &str = "E\\tl\\t777\\t%U\\t%G\\t%u\\t%g\\t0\\t%i\\t%D\\t%n\\t%T@\\t%A@\\t%C@\\t%d\\t%p\\0";
 
 /// A path as the host's shell should see it: `~` and `~/...` expand to `$HOME` (Ansible's expanduser).
 fn host_path(p: &str) -> String {
@@ -47,7 +50,13 @@ pub fn find_script(o: &FindProbe) -> String {
     let mut s = String::from("printf 'N\\t%s\\0' \"$(date +%s.%N)\"\n");
     s += &format!("for p in {}; do\n", o.paths.iter().map(|p| host_path(p)).collect::<Vec<_>>().join(" "));
     s += "if [ -d \"$p\" ]; then\nprintf 'P\\t%s\\0' \"$p\"\n";
-    s += &format!("{walk} -printf '{FIELDS}' 2>/dev/null\n");
+    if o.follow {
+        s += &format!("{walk} \\( -xtype l -printf '{LINK_FIELDS}' \\) -o -printf '{FIELDS}' 2>/dev/null\n");
+        // under -L find's %l is empty: readlink gives the link's target (its lstat size)
+        s += &format!("{walk} -xtype l -exec sh -c 'for f; do printf \"K\\t%s\\t%s\\0\" \"$f\" \"$(readlink -- \"$f\")\"; done' sh {{}} + 2>/dev/null\n");
+    } else {
+        s += &format!("{walk} -printf '{FIELDS}' 2>/dev/null\n");
+    }
     if o.checksum {
         s += &format!("{walk} -type f{narrow} -exec sh -c 'for f; do c=$(sha1sum < \"$f\") && printf \"C\\t%s\\t%s\\0\" \"${{c%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n");
     }
@@ -100,6 +109,7 @@ pub fn parse_find(out: &[u8]) -> Result<Listing, String> {
     let text = String::from_utf8_lossy(out);
     let mut l = Listing::default();
     let mut seen_now = false;
+    let mut links = std::collections::HashMap::new();
     for rec in text.split('\0').filter(|r| !r.is_empty()) {
         let (tag, rest) = rec.split_once('\t').ok_or_else(|| format!("unexpected probe output: {rec:?}"))?;
         match tag {
@@ -113,6 +123,10 @@ pub fn parse_find(out: &[u8]) -> Result<Listing, String> {
                 let (sum, path) = rest.split_once('\t').ok_or_else(|| format!("unexpected checksum record: {rec:?}"))?;
                 l.checksums.insert(path.to_string(), sum.into());
             }
+            "K" => {
+                let (path, target) = rest.split_once('\t').ok_or_else(|| format!("unexpected link record: {rec:?}"))?;
+                links.insert(path.to_string(), target.len() as u64);
+            }
             "M" => {
                 l.matches.insert(rest.to_string());
             }
@@ -125,6 +139,11 @@ pub fn parse_find(out: &[u8]) -> Result<Listing, String> {
     }
     if !seen_now {
         return Err("the probe printed nothing".into());
+    }
+    for e in l.roots.iter_mut().flat_map(|r| r.1.iter_mut()).filter(|e| e.kind == 'l') {
+        if let Some(n) = links.get(&e.path) {
+            e.size = *n;
+        }
     }
     Ok(l)
 }

@@ -175,7 +175,8 @@ impl Module for Find {
                 let raw = e.path.clone();
                 e.path = normpath(&e.path);
                 let mut info = statinfo(&e);
-                if let (Some(c), Some(o)) = (listing.checksums.get(&raw), info.as_object_mut()) {
+                // only regular files (under follow a link's target was summed too)
+                if let (Some(c), Some(o), 'f') = (listing.checksums.get(&raw), info.as_object_mut(), e.kind) {
                     o.insert("checksum".into(), c.clone());
                 }
                 files.push(info);
