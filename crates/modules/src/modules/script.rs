@@ -5,7 +5,7 @@
 use crate::module::CheckMode;
 use crate::ops::local_src::find_local;
 use crate::plan::{Outcome, Step};
-use crate::spec::{s, ArgSpec};
+use crate::spec::{b, s, ArgSpec};
 use crate::util::{failed, put_output, sh, sh_quote as q, shlex_split, text};
 use crate::{Args, Module, ModuleCtx, ModuleResult, Plan};
 use anyhow::{anyhow, bail, Context, Result};
@@ -21,7 +21,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     s("chdir"),
     s("executable"),
     // no vault: the script is sent as it is
-    s("decrypt").ignored(),
+    b("decrypt").ignored(),
 ])
 .one_of(&[&["_raw_params", "cmd"]])
 .exclusive(&[&["_raw_params", "cmd"]]);
@@ -59,6 +59,7 @@ pub fn run_script(name: &str, args: &str, chdir: Option<&str>, executable: Optio
     if let Some(d) = chdir {
         s += &format!("cd -- {} || exit 1\n", q(d));
     }
+    // as Ansible joins it: shell words (`python3 -u` works), not one quoted path
     let exe = executable.map(|e| format!("{e} ")).unwrap_or_default();
     // the script gets no stdin, as in Ansible (the copy consumed it)
     s += &format!("{exe}{target}{}{args} </dev/null\n", if args.is_empty() { "" } else { " " });
