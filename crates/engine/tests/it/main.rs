@@ -13,6 +13,7 @@ mod modules_commands;
 mod modules_dnf;
 mod modules_fetch;
 mod modules_files;
+mod modules_more;
 mod modules_vm;
 mod sshd_features;
 mod sshd_play_control;

@@ -40,6 +40,13 @@ pub(crate) mod package;
 pub(crate) mod package_facts;
 pub(crate) mod pip;
 
+// more
+mod assemble;
+mod find;
+mod getent;
+mod script;
+mod tempfile;
+
 pub static ALL: &[&dyn Module] = &[
     // general
     &ping::Ping,
@@ -81,4 +88,11 @@ pub static ALL: &[&dyn Module] = &[
     &apt_key::AptKey,
     &debconf::Debconf,
     &alternatives::Alternatives,
+    //
+    // more
+    &find::Find,
+    &getent::Getent,
+    &tempfile::Tempfile,
+    &assemble::Assemble,
+    &script::Script,
 ];
