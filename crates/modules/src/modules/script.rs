@@ -3,12 +3,12 @@
 //! stdout, stderr, ..., changed). `creates`/`removes` are tested first (a skip is `skipped`, as in
 //! Ansible); in check mode they make it predictable, without them the task is skipped.
 use crate::module::CheckMode;
-use crate::ops::local_src::find_local;
+use crate::ops::local_src::{find_local, read_local};
 use crate::plan::{Outcome, Step};
-use crate::spec::{b, s, ArgSpec};
+use crate::spec::{b, s, ArgSpec, Def};
 use crate::util::{failed, put_output, sh, sh_quote as q, shlex_split, text};
 use crate::{Args, Module, ModuleCtx, ModuleResult, Plan};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use std::path::Path;
 
 pub struct Script;
@@ -20,8 +20,8 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     s("removes"),
     s("chdir"),
     s("executable"),
-    // no vault: the script is sent as it is
-    b("decrypt").ignored(),
+    // a vault-encrypted script is decrypted on the controller, as Ansible does
+    b("decrypt").default(Def::Bool(true)),
 ])
 .one_of(&[&["_raw_params", "cmd"]])
 .exclusive(&[&["_raw_params", "cmd"]]);
@@ -120,7 +120,7 @@ impl Module for Script {
                 return Ok(Plan::done(ModuleResult { skipped: true, msg, ..Default::default() }));
             }
         }
-        let content = std::fs::read(&local).with_context(|| format!("script: reading {}", local.display()))?;
+        let content = read_local(&local, a.bool("decrypt")?, "script")?;
         let name = Path::new(&source).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "script".into());
         let script = run_script(&name, &args, chdir.as_deref(), a.str("executable")?.as_deref());
         // the message check mode reports when the task is skipped (a real run replaces it)
