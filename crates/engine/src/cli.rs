@@ -54,15 +54,9 @@ pub struct ApplyArgs {
     /// Extra role directories (besides <playbook dir>/roles and ./roles)
     #[arg(long = "roles-path", env = "MDXCONF_ROLES_PATH", value_delimiter = ':')]
     pub roles_path: Vec<PathBuf>,
-    /// A vault password: `label@source` or `source`; source is a file, an executable printing it, or `prompt` (repeatable)
-    #[arg(long = "vault-id")]
-    pub vault_id: Vec<String>,
-    /// A file holding the vault password, or an executable printing it (repeatable)
-    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", env = "ANSIBLE_VAULT_PASSWORD_FILE")]
-    pub vault_password_file: Vec<PathBuf>,
-    /// Ask for the vault password
-    #[arg(short = 'J', long = "ask-vault-pass", visible_alias = "ask-vault-password")]
-    pub ask_vault_pass: bool,
+    /// Vault passwords (the same flags as `mdxconf vault`)
+    #[command(flatten)]
+    pub vault: mdxconf_config::vault::cli::PasswordArgs,
     /// Verbose: show each task's result data
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -82,9 +76,9 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
     let mut roles_path = a.roles_path.clone();
     roles_path.extend(cfg.iter().flat_map(|c| c.roles_path.clone()));
     let mut opts = ApplyOptions {
-        vault_ids: a.vault_id.clone(),
-        vault_password_files: a.vault_password_file.clone(),
-        ask_vault_pass: a.ask_vault_pass,
+        vault_ids: a.vault.vault_id.clone(),
+        vault_password_files: a.vault.vault_password_file.clone(),
+        ask_vault_pass: a.vault.ask_vault_pass,
         check: a.check,
         diff: a.diff,
         forks: a.forks.or(cfg.as_ref().and_then(|c| c.forks)).unwrap_or(50).max(1),
