@@ -219,6 +219,8 @@ pub fn run(target: &str, crate_dir: &Path, seeds: Vec<Vec<u8>>, f: impl Fn(&[u8]
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1);
+    // printed first: an abort (stack overflow, out of memory) leaves no panic message to carry it
+    eprintln!("fuzz target `{target}`: mutating for {budget}s with MDXCONF_FUZZ_SEED={seed}");
     let mut rng = Rng(seed);
     let t0 = Instant::now();
     let mut n = 0u64;
