@@ -18,6 +18,10 @@ pub struct ApplyArgs {
     /// Limit to hosts matching a pattern; `@file.retry` reads host names from a retry file
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
+    /// Run only shard I of N (1-based): every N-th of the selected hosts sorted by name, so N
+    /// controllers together cover each host exactly once
+    #[arg(long = "shard", value_name = "I/N")]
+    pub shard: Option<crate::shard::Shard>,
     /// Only run tasks with these tags (comma separated, repeatable)
     #[arg(short = 't', long = "tags", value_delimiter = ',')]
     pub tags: Vec<String>,
@@ -83,6 +87,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<i32> {
         diff: a.diff,
         forks: a.forks.or(cfg.as_ref().and_then(|c| c.forks)).unwrap_or(50).max(1),
         limit: a.limit.clone(),
+        shard: a.shard,
         tags: a.tags.clone(),
         skip_tags: a.skip_tags.clone(),
         accept_new_host_keys: a.accept_new_host_keys,

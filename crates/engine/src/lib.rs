@@ -22,4 +22,5 @@ pub(crate) mod output;
 pub(crate) mod playbook;
 pub(crate) mod retry;
 pub mod run;
+pub mod shard;
 pub mod summary;

@@ -12,6 +12,8 @@ pub struct ApplyOptions {
     /// max hosts in flight (Ansible's forks), default 50
     pub forks: usize,
     pub limit: Option<String>,
+    /// `--shard I/N`: this controller's share of the hosts (after `limit`)
+    pub shard: Option<crate::shard::Shard>,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     /// Learn unknown SSH host keys (OpenSSH's accept-new); off by default.
@@ -61,6 +63,7 @@ impl Default for ApplyOptions {
             diff: false,
             forks: 50,
             limit: None,
+            shard: None,
             tags: vec![],
             skip_tags: vec![],
             accept_new_host_keys: false,

@@ -50,10 +50,13 @@ pub fn prepare(playbook: &Path, inventory: &Path, opts: &ApplyOptions) -> anyhow
         inv.load_vars_dirs(&pb.dir)?;
         vars_dirs.push(pb.dir.clone());
     }
-    let limit = match &opts.limit {
+    let mut limit = match &opts.limit {
         Some(l) => Some(resolve_limit(&inv, l)?),
         None => None,
     };
+    if let Some(shard) = opts.shard {
+        limit = Some(shard_hosts(&inv, limit.as_ref(), shard));
+    }
     Ok(Prepared { playbook: pb, inventory: inv, limit, vars_dirs })
 }
 
@@ -67,7 +70,7 @@ pub async fn run_prepared(p: Prepared, opts: &ApplyOptions) -> RunSummary {
     ex.output().finish(&summary);
     let failed = summary.retry_hosts();
     if opts.write_retry_file && !failed.is_empty() {
-        match crate::retry::write(&p.playbook.path, &failed) {
+        match crate::retry::write(&p.playbook.path, opts.shard, &failed) {
             Ok(path) if !opts.quiet && opts.format == Format::Human => println!("\tto retry, use: --limit @{}\n", path.display()),
             Ok(_) => {}
             Err(e) => ex.output().warn(&format!("could not write the retry file: {e}")),
@@ -106,6 +109,15 @@ pub fn resolve_limit(inv: &Inventory, limit: &str) -> anyhow::Result<HashSet<Str
         anyhow::bail!("--limit `{limit}` matches no hosts of the inventory");
     }
     Ok(set)
+}
+
+/// `--shard`: this shard's part of the limited (or all) inventory hosts. The implicit localhost is the
+/// controller itself, so every shard keeps it.
+fn shard_hosts(inv: &Inventory, limit: Option<&HashSet<String>>, shard: crate::shard::Shard) -> HashSet<String> {
+    let selected = inv.hosts.keys().filter(|h| !inv.implicit.contains(h) && limit.is_none_or(|l| l.contains(*h)));
+    let mut part = shard.select(selected);
+    part.extend(inv.implicit.iter().filter(|h| limit.is_none_or(|l| l.contains(*h))).cloned());
+    part
 }
 
 /// `--list-hosts` output.

@@ -15,6 +15,7 @@ mod modules_fetch;
 mod modules_files;
 mod modules_more;
 mod modules_vm;
+mod shard;
 mod sshd_features;
 mod sshd_play_control;
 mod sshd_role;
