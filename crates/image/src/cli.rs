@@ -15,9 +15,17 @@ pub struct ImageArgs {
 
 #[derive(Subcommand, Debug)]
 enum ImageCmd {
-    /// Build an image from a definition (images/NAME.yaml); unchanged definitions are not rebuilt
+    /// Build an image from a definition (images/NAME.yaml), or every definition of a directory
+    /// (bases first, `--jobs` at once; a failure stops only the images built on it); unchanged
+    /// definitions are not rebuilt, so an interrupted catalogue build resumes by running it again
     Build {
         definition: PathBuf,
+        /// Catalogue builds: images built at once
+        #[arg(long, short = 'j', default_value_t = 1)]
+        jobs: usize,
+        /// Catalogue builds: the summary as a table or one JSON document
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
         /// What to do with the VM when a step fails
         #[arg(long, value_enum, default_value = "abort")]
         on_error: OnError,
@@ -183,8 +191,17 @@ async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> 
 
 pub fn run_image(a: ImageArgs) -> Result<i32> {
     match a.cmd {
-        ImageCmd::Build { definition, on_error, force, refresh, cache_dir, output_dir, roles_path, quiet } => {
+        ImageCmd::Build { definition, jobs, format, on_error, force, refresh, cache_dir, output_dir, roles_path, quiet } => {
             let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path, refresh };
+            if definition.is_dir() {
+                let cat = image::catalogue::Catalogue::load(&definition)?;
+                let report = runtime()?.block_on(interruptible(async { Ok(cat.build(&opts, jobs).await) }))?;
+                match format {
+                    Format::Human => print!("{}", report.table()),
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                }
+                return Ok(if report.failed() > 0 { 1 } else { 0 });
+            }
             let r = runtime()?.block_on(interruptible(image::build(&definition, &opts)))?;
             println!("{}: {} ({})", r.name, if r.cached { "cached, not rebuilt" } else { "built" }, r.entry.image().display());
             for o in &r.outputs {

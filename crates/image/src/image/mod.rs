@@ -5,6 +5,8 @@
 pub mod build_context;
 pub mod builtin_roles;
 pub mod cache;
+pub mod catalogue;
+pub mod catalogue_report;
 pub mod cloud_init;
 pub mod definition;
 pub mod generalize;

@@ -4,6 +4,7 @@
 mod build_debian;
 mod build_efi;
 mod build_errors;
+mod catalogue;
 mod common;
 mod definitions;
 mod fuzz;

@@ -1,0 +1,90 @@
+//! `image build DIR` over a catalogue, with the real CLI: bad catalogues are refused naming both
+//! files before anything builds; a failing base stops only the images on it (they are skipped, an
+//! unrelated image is still attempted), the summary table and JSON say so, the exit code is 1.
+//! The failures are real: mmdebstrap against a mirror nobody answers (127.0.0.1:9), so no VM boots.
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mdxconf-image")
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const ROOT: &str = "source:\n  rootfs:\n    suite: bookworm\n    mirror: http://127.0.0.1:9/debian\n    variant: minbase\ndisk_size: 2G\noutputs: [qcow2]\n";
+
+fn run(dir: &Path, cache: &Path, extra: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(["image", "build"])
+        .arg(dir)
+        .args(["--cache-dir"])
+        .arg(cache)
+        .arg("--output-dir")
+        .arg(cache.join("out"))
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_catalogues_name_the_files_before_anything_builds() {
+    let t = tempfile::tempdir().unwrap();
+    let (cat, cache) = (t.path().join("images"), t.path().join("cache"));
+    std::fs::create_dir_all(&cat).unwrap();
+    // two files, one name
+    write(&cat, "a.yaml", &format!("name: same\n{ROOT}"));
+    write(&cat, "b.yaml", &format!("description: x\nname: same\n{ROOT}"));
+    let (code, _, err) = run(&cat, &cache, &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("b.yaml:2:") && err.contains("also defined in") && err.contains("a.yaml"), "{err}");
+    // a base that is nowhere
+    write(&cat, "b.yaml", "name: over\nbase: missing\noutputs: [qcow2]\n");
+    let (code, _, err) = run(&cat, &cache, &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("b.yaml:2:") && err.contains("missing.yaml") && err.contains("neither in this catalogue"), "{err}");
+    // a cycle: x -> y -> x
+    std::fs::remove_file(cat.join("b.yaml")).unwrap();
+    write(&cat, "x.yaml", "name: x\nbase: y\noutputs: [qcow2]\n");
+    write(&cat, "y.yaml", "name: y\nbase: x\noutputs: [qcow2]\n");
+    let (code, _, err) = run(&cat, &cache, &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cycle") && err.contains("x.yaml") && err.contains("y.yaml"), "{err}");
+    assert!(!cache.join("images").exists(), "nothing was built or cached");
+}
+
+#[test]
+fn a_failed_base_stops_only_its_overlays() {
+    let t = tempfile::tempdir().unwrap();
+    let (cat, cache) = (t.path().join("images"), t.path().join("cache"));
+    std::fs::create_dir_all(&cat).unwrap();
+    // file names sort the overlay first: the order comes from the bases, not the names
+    write(&cat, "a-overlay.yaml", "name: a-overlay\nbase: root-one\noutputs: [qcow2]\n");
+    write(&cat, "b-overlay2.yaml", "name: b-overlay2\nbase: a-overlay\noutputs: [qcow2]\n");
+    write(&cat, "root-one.yaml", &format!("name: root-one\n{ROOT}"));
+    write(&cat, "root-two.yaml", &format!("name: root-two\n{ROOT}"));
+    let (code, out, err) = run(&cat, &cache, &["--format", "json", "--jobs", "2"]);
+    assert_eq!(code, 1, "a failed image makes the exit code 1\n{out}\n{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let status = |n: &str| doc["images"].as_array().unwrap().iter().find(|o| o["name"] == n).unwrap_or_else(|| panic!("{n} in {doc:#}"))["status"].as_str().unwrap().to_string();
+    assert_eq!(status("root-one"), "failed");
+    assert_eq!(status("root-two"), "failed", "an unrelated image is still attempted");
+    assert_eq!(status("a-overlay"), "skipped");
+    assert_eq!(status("b-overlay2"), "skipped", "an overlay of a skipped image is skipped too");
+    let names: Vec<&str> = doc["images"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    assert!(pos("root-one") < pos("a-overlay") && pos("a-overlay") < pos("b-overlay2"), "bases first: {names:?}");
+    let root_err = doc["images"].as_array().unwrap().iter().find(|o| o["name"] == "root-one").unwrap()["error"].as_str().unwrap().to_string();
+    assert!(!root_err.is_empty());
+    assert!(doc["images"].as_array().unwrap().iter().find(|o| o["name"] == "a-overlay").unwrap()["error"].as_str().unwrap().contains("root-one"));
+    assert_eq!(doc["jobs"], 2);
+    // the human table: one line per image and the totals
+    let (code, out, _) = run(&cat, &cache, &[]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("IMAGE"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("a-overlay") && l.contains("skipped") && l.contains("on root-one")), "{out}");
+    assert!(out.contains("4 images in") && out.contains("0 built, 0 cached, 2 failed, 2 skipped"), "{out}");
+}
