@@ -118,6 +118,26 @@ enum ImageCmd {
         #[arg(long)]
         memory: Option<u32>,
     },
+    /// Remove old cached builds: beyond the `--keep` newest of each image and/or finished before
+    /// `--older-than`. Never an image's newest build, the base of a kept build, or a build a running
+    /// VM uses
+    Prune {
+        /// Only these images (default: all)
+        names: Vec<String>,
+        /// Keep this many newest builds of each image (at least 1)
+        #[arg(long)]
+        keep: Option<usize>,
+        /// Remove only builds older than this (30d, 12h, 2w)
+        #[arg(long, value_parser = image::prune::parse_age)]
+        older_than: Option<Duration>,
+        /// Show what would be removed; remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long, env = "MDXCONF_CACHE")]
+        cache_dir: Option<PathBuf>,
+    },
     /// List the images in the cache
     List {
         #[arg(long, env = "MDXCONF_CACHE")]
@@ -270,6 +290,16 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             println!("{}	ssh -p {} mdxuser@{}	pid {}", vm.name, vm.ssh_port, vm.ssh_addr, vm.pid);
             for (t, k) in keys {
                 println!("  host key {t} {}...", &k[..k.len().min(40)]);
+            }
+            Ok(0)
+        }
+        ImageCmd::Prune { names, keep, older_than, dry_run, format, cache_dir } => {
+            let cache = Cache::new(cache_dir);
+            let o = image::prune::PruneOptions { keep, older_than, dry_run, names };
+            let report = runtime()?.block_on(image::prune::prune(&cache, &o))?;
+            match format {
+                Format::Human => print!("{}", report.human()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
             Ok(0)
         }

@@ -18,6 +18,8 @@ pub mod options;
 pub mod output;
 pub mod outputs;
 pub mod provision;
+pub mod prune;
+pub mod prune_report;
 pub mod record;
 pub mod rootfs;
 pub mod target;

@@ -10,5 +10,6 @@ mod definitions;
 mod fuzz;
 mod installer_http;
 mod installer_iso;
+mod prune;
 mod qemu_control;
 mod refresh;
