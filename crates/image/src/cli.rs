@@ -138,6 +138,19 @@ enum ImageCmd {
         #[arg(long, env = "MDXCONF_CACHE")]
         cache_dir: Option<PathBuf>,
     },
+    /// What changed between two versions of a template (default: its last two builds): packages
+    /// added, removed and upgraded, kernels, DKMS modules per kernel, definition and role changes
+    Diff {
+        name: String,
+        /// Older version: `3`, `v3` or a cache key (prefix)
+        a: Option<String>,
+        /// Newer version (default: the newest)
+        b: Option<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long, env = "MDXCONF_CACHE")]
+        cache_dir: Option<PathBuf>,
+    },
     /// List the images in the cache
     List {
         #[arg(long, env = "MDXCONF_CACHE")]
@@ -303,6 +316,14 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             }
             Ok(0)
         }
+        ImageCmd::Diff { name, a, b, format, cache_dir } => {
+            let d = image::diff::diff(&Cache::new(cache_dir), &name, a.as_deref(), b.as_deref())?;
+            match format {
+                Format::Human => print!("{}", d.human()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+            }
+            Ok(0)
+        }
         ImageCmd::List { cache_dir } => {
             let cache = Cache::new(cache_dir);
             let entries = cache.list();
@@ -314,7 +335,8 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
                 let rec: serde_json::Value = std::fs::read(e.record()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
                 let size = std::fs::metadata(e.image()).map(|m| m.len()).unwrap_or(0) + std::fs::metadata(e.stage()).map(|m| m.len()).unwrap_or(0);
                 println!(
-                    "{name}\t{}{}\tkernel {}\t{} MiB\t{}",
+                    "{name}\tv{}\t{}{}\tkernel {}\t{} MiB\t{}",
+                    rec["version"].as_u64().unwrap_or(0),
                     e.key(),
                     if latest { " (latest)" } else { "" },
                     rec["running_kernel"].as_str().unwrap_or("?"),

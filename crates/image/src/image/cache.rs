@@ -92,6 +92,14 @@ impl Cache {
     pub fn set_latest(&self, name: &str, key: &str) -> Result<()> {
         crate::util::write_atomic(&self.root.join("images").join(name).join("latest"), key.as_bytes())
     }
+    /// The version the next build of `name` gets: one more than any complete build's.
+    pub fn next_version(&self, name: &str) -> u64 {
+        self.builds_of(name).iter().filter_map(|e| e.read_record().ok()).map(|r| r.version).max().unwrap_or(0) + 1
+    }
+    /// The complete builds of one image.
+    pub fn builds_of(&self, name: &str) -> Vec<Entry> {
+        self.list().into_iter().filter(|(n, _)| n == name).map(|(_, e)| e).collect()
+    }
     /// Every complete build: (name, entry), sorted by name.
     pub fn list(&self) -> Vec<(String, Entry)> {
         let mut out = vec![];
@@ -148,6 +156,13 @@ impl Entry {
     pub fn is_complete(&self) -> bool {
         self.record().exists() && self.image().exists() && self.stage().exists()
     }
+}
+
+/// sha256 of a role directory's files (names and contents).
+pub fn dir_digest(dir: &Path) -> String {
+    let mut h = Sha256::new();
+    hash_dir(&mut h, dir);
+    hex::encode(h.finalize())
 }
 
 fn hash_dir(h: &mut Sha256, dir: &Path) {

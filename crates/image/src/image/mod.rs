@@ -9,6 +9,8 @@ pub mod catalogue;
 pub mod catalogue_report;
 pub mod cloud_init;
 pub mod definition;
+pub mod diff;
+pub mod diff_report;
 pub mod generalize;
 pub mod glance;
 pub mod http;
@@ -189,6 +191,9 @@ async fn build_one(def: &Definition, base: Option<&Base>, cache: &Cache, opts: &
             record.upstream = upstream_state;
             record.durations = log.durations();
             record.finished_at = record::now();
+            // under the name lock: no other build of this image numbers itself meanwhile
+            record.version = cache.next_version(&def.name);
+            record.role_sha256 = roles.iter().map(|r| (r.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), cache::dir_digest(r))).collect();
             crate::util::write_atomic(&partial.join("record.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
             // leftovers of background deletions (rootfs tree) must not move into the entry
             for e in std::fs::read_dir(&partial)?.flatten() {

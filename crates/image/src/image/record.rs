@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct BuildRecord {
     pub name: String,
+    /// 1, 2, 3 ... per image in this cache: one more than the highest before it (0: built before
+    /// versions were recorded)
+    #[serde(default)]
+    pub version: u64,
     pub cache_key: String,
     pub base: Option<BaseRef>,
     pub mdxconf_version: String,
@@ -29,6 +33,9 @@ pub struct BuildRecord {
     /// kernel -> `dkms status -k KERNEL` lines (empty when dkms is not installed)
     pub dkms: BTreeMap<String, Vec<String>>,
     pub roles: Vec<String>,
+    /// role directory name -> sha256 of its files (what `image diff` compares for role changes)
+    #[serde(default)]
+    pub role_sha256: BTreeMap<String, String>,
     pub provision: Option<serde_json::Value>,
     /// stage -> seconds, in order
     pub durations: Vec<(String, f64)>,

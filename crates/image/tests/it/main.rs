@@ -7,6 +7,7 @@ mod build_errors;
 mod catalogue;
 mod common;
 mod definitions;
+mod diff;
 mod fuzz;
 mod installer_http;
 mod installer_iso;
