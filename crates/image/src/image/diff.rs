@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The builds of `name` with their records, oldest first (by version, then finish time).
 pub fn versions(cache: &Cache, name: &str) -> Vec<BuildRecord> {
     let mut v: Vec<BuildRecord> = cache.builds_of(name).iter().filter_map(|e| e.read_record().ok()).collect();
-    v.sort_by(|a, b| (a.version, a.finished_at).cmp(&(b.version, b.finished_at)));
+    v.sort_by_key(|r| (r.version, r.finished_at));
     v
 }
 
