@@ -19,10 +19,12 @@ enum ImageCmd {
     /// (bases first, `--jobs` at once; a failure stops only the images built on it); unchanged
     /// definitions are not rebuilt, so an interrupted catalogue build resumes by running it again
     Build {
-        definition: PathBuf,
-        /// Catalogue builds: images built at once
-        #[arg(long, short = 'j', default_value_t = 1)]
-        jobs: usize,
+        /// A definition file, or a directory of them (a catalogue); several are a catalogue too
+        #[arg(required = true, num_args = 1..)]
+        definition: Vec<PathBuf>,
+        /// Catalogue builds: images built at once (default: one per two cores, as memory allows)
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
         /// Catalogue builds: the summary as a table or one JSON document
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
@@ -226,8 +228,9 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
     match a.cmd {
         ImageCmd::Build { definition, jobs, format, on_error, force, refresh, cache_dir, output_dir, roles_path, quiet } => {
             let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path, refresh };
-            if definition.is_dir() {
-                let cat = image::catalogue::Catalogue::load(&definition)?;
+            if definition.len() > 1 || definition[0].is_dir() {
+                let cat = image::catalogue::Catalogue::load_paths(&definition)?;
+                let jobs = jobs.unwrap_or_else(|| cat.default_jobs());
                 let report = runtime()?.block_on(interruptible(async { Ok(cat.build(&opts, jobs).await) }))?;
                 match format {
                     Format::Human => print!("{}", report.table()),
@@ -235,7 +238,7 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
                 }
                 return Ok(if report.failed() > 0 { 1 } else { 0 });
             }
-            let r = runtime()?.block_on(interruptible(image::build(&definition, &opts)))?;
+            let r = runtime()?.block_on(interruptible(image::build(&definition[0], &opts)))?;
             println!("{}: {} ({})", r.name, if r.cached { "cached, not rebuilt" } else { "built" }, r.entry.image().display());
             for o in &r.outputs {
                 println!("  output: {}", o.display());

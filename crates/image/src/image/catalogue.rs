@@ -32,12 +32,31 @@ impl Catalogue {
     /// builds: a definition's own errors, two files with one image name, a base that is not in the
     /// directory, a base cycle — each naming the files involved.
     pub fn load(dir: &Path) -> Result<Catalogue, ConfigError> {
-        let rd = std::fs::read_dir(dir).map_err(|e| ConfigError::at(dir, 0, 0, format!("cannot read the image directory: {e}")))?;
-        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml")).collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(ConfigError::at(dir, 0, 0, "no image definitions (*.yaml) in this directory"));
+        Self::load_paths(&[dir.to_path_buf()])
+    }
+
+    /// Like [`Catalogue::load`] over several directories and definition files.
+    pub fn load_paths(paths: &[PathBuf]) -> Result<Catalogue, ConfigError> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                let rd = std::fs::read_dir(p).map_err(|e| ConfigError::at(p, 0, 0, format!("cannot read the image directory: {e}")))?;
+                let mut found: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml")).collect();
+                if found.is_empty() {
+                    return Err(ConfigError::at(p, 0, 0, "no image definitions (*.yaml) in this directory"));
+                }
+                found.sort();
+                files.extend(found);
+            } else {
+                files.push(p.clone());
+            }
         }
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(canonical(f)));
+        let dir = match paths {
+            [one] if one.is_dir() => one.clone(),
+            _ => PathBuf::from(paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")),
+        };
         let defs: Vec<Definition> = files.iter().map(|f| Definition::load(f)).collect::<Result<_, _>>()?;
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (i, d) in defs.iter().enumerate() {
@@ -99,7 +118,20 @@ impl Catalogue {
         let new_index: HashMap<usize, usize> = order.iter().enumerate().map(|(n, &o)| (o, n)).collect();
         let bases = order.iter().map(|&o| base_of[o].map(|b| new_index[&b])).collect();
         let images = order.iter().map(|&o| defs[o].clone()).collect();
-        Ok(Catalogue { dir: dir.to_path_buf(), images, bases })
+        Ok(Catalogue { dir, images, bases })
+    }
+
+    /// Builds at once when not asked: one per two host cores (a TCG guest keeps about two busy) and
+    /// as many as the available memory holds with the largest build VM and 1 GiB to spare each.
+    pub fn default_jobs(&self) -> usize {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let avail_mib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+            .map(|kib| kib / 1024)
+            .unwrap_or(4096);
+        let per_vm = self.images.iter().map(|d| d.memory as u64).max().unwrap_or(1024) + 1024;
+        (cores / 2).min((avail_mib / per_vm) as usize).clamp(1, self.images.len().max(1))
     }
 
     /// Build every image, at most `jobs` at once, an image only after its base succeeded.
@@ -150,7 +182,12 @@ impl Catalogue {
         let secs = t.elapsed().as_secs_f64();
         let outcome = match r {
             Ok(r) => {
-                let mut out = self.outcome(i, if r.cached { Status::Cached } else { Status::Built }, secs, Some(r.entry.image()), None);
+                let status = match (r.cached, opts.refresh) {
+                    (true, _) => Status::Cached,
+                    (false, true) => Status::Refreshed,
+                    (false, false) => Status::Built,
+                };
+                let mut out = self.outcome(i, status, secs, Some(r.entry.image()), None);
                 out.outputs = r.outputs;
                 out
             }

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub enum Status {
     /// Built now.
     Built,
+    /// Rebuilt by `--refresh` (its package archives changed, or it was never built).
+    Refreshed,
     /// The cache held this exact build (or `--refresh` found its archives unchanged).
     Cached,
     Failed,
@@ -62,11 +64,12 @@ impl CatalogueReport {
             s += &format!("{:<w$}  {:<7}  {:>8.1}  {}\n", o.name, status, o.seconds, detail);
         }
         s += &format!(
-            "{} images in {:.1}s with {} job(s): {} built, {} cached, {} failed, {} skipped\n",
+            "{} images in {:.1}s with {} job(s): {} built, {} refreshed, {} cached, {} failed, {} skipped\n",
             self.images.len(),
             self.seconds,
             self.jobs,
             self.count(Status::Built),
+            self.count(Status::Refreshed),
             self.count(Status::Cached),
             self.count(Status::Failed),
             self.count(Status::Skipped)

@@ -86,5 +86,18 @@ fn a_failed_base_stops_only_its_overlays() {
     assert_eq!(code, 1);
     assert!(out.starts_with("IMAGE"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("a-overlay") && l.contains("skipped") && l.contains("on root-one")), "{out}");
-    assert!(out.contains("4 images in") && out.contains("0 built, 0 cached, 2 failed, 2 skipped"), "{out}");
+    assert!(out.contains("4 images in") && out.contains("0 built, 0 refreshed, 0 cached, 2 failed, 2 skipped"), "{out}");
+    // several files are a catalogue too: only what they name (and the order their bases give)
+    let out = Command::new(bin())
+        .args(["image", "build", "--quiet", "--format", "json", "--cache-dir"])
+        .arg(&cache)
+        .arg(cat.join("a-overlay.yaml"))
+        .arg(cat.join("root-one.yaml"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let names: Vec<&str> = doc["images"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["root-one", "a-overlay"]);
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    assert!((1..=(cores / 2).max(1)).contains(&doc["jobs"].as_u64().unwrap()), "default jobs: one per two cores: {}", doc["jobs"]);
 }
