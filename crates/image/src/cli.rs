@@ -153,6 +153,15 @@ enum ImageCmd {
         #[arg(long, env = "MDXCONF_CACHE")]
         cache_dir: Option<PathBuf>,
     },
+    /// Write the catalogue as a static web page and JSON: DIR/index.html (one row per template:
+    /// version, build date, kernel, size, age, last change, links to each version's changelog),
+    /// DIR/catalogue.json and DIR/NAME/vN-KEY.html
+    Report {
+        #[arg(long, short, default_value = "output/catalogue")]
+        output: PathBuf,
+        #[arg(long, env = "MDXCONF_CACHE")]
+        cache_dir: Option<PathBuf>,
+    },
     /// List the images in the cache
     List {
         #[arg(long, env = "MDXCONF_CACHE")]
@@ -325,6 +334,11 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
                 Format::Human => print!("{}", d.human()),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
             }
+            Ok(0)
+        }
+        ImageCmd::Report { output, cache_dir } => {
+            let (index, s) = image::report::write(&Cache::new(cache_dir), &output)?;
+            println!("{} templates: {}", s.templates.len(), index.display());
             Ok(0)
         }
         ImageCmd::List { cache_dir } => {

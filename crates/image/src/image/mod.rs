@@ -23,6 +23,8 @@ pub mod provision;
 pub mod prune;
 pub mod prune_report;
 pub mod record;
+pub mod report;
+pub mod report_model;
 pub mod rootfs;
 pub mod target;
 pub mod upstream;

@@ -14,3 +14,4 @@ mod installer_iso;
 mod prune;
 mod qemu_control;
 mod refresh;
+mod report;
