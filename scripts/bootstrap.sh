@@ -35,6 +35,9 @@ $SUDO apt-get install -y --no-install-recommends \
   python3 python3-venv python3-pip zip unzip util-linux \
   dnf rpm createrepo-c \
   ca-certificates curl git gcc libc6-dev pkg-config
+# Python tools from PyPI the tests use, in their own venv: kubernetes-validate (the CronJob test)
+PYTOOLS=/var/tmp/mdxconf-pytools
+[ -x "$PYTOOLS/bin/kubernetes-validate" ] || { python3 -m venv "$PYTOOLS" && "$PYTOOLS/bin/pip" install -q kubernetes-validate; }
 command -v cargo >/dev/null || { echo "bootstrap: cargo not found: install a Rust toolchain >= 1.85 first" >&2; exit 1; }
 mkdir -p /run/sshd
 # show where every tool came from (and fail on a missing one)

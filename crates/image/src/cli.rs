@@ -162,6 +162,43 @@ enum ImageCmd {
         #[arg(long, env = "MDXCONF_CACHE")]
         cache_dir: Option<PathBuf>,
     },
+    /// Write a systemd service + timer that refreshes the catalogue on a schedule (build --refresh,
+    /// outputs, report, prune --keep, under one lock); `--install` enables it. `--kubernetes` also
+    /// writes the equivalent CronJob (an Indexed Job, one template per index; not run here)
+    Schedule {
+        /// The catalogue directory
+        catalogue: PathBuf,
+        /// Where the unit files go (default: ./ ; with --install, /etc/systemd/system or, with
+        /// --user, ~/.config/systemd/user)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "Sun 03:00")]
+        on_calendar: String,
+        #[arg(long, default_value_t = 3)]
+        keep: usize,
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long, default_value = "mdxconf-catalogue")]
+        unit: String,
+        #[arg(long, env = "MDXCONF_CACHE")]
+        cache_dir: Option<PathBuf>,
+        /// Default: output/ beside the catalogue directory
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+        /// daemon-reload and enable --now the timer
+        #[arg(long)]
+        install: bool,
+        /// The user's systemd instead of the system's
+        #[arg(long)]
+        user: bool,
+        /// Also write UNIT-cronjob.yaml for Kubernetes
+        #[arg(long)]
+        kubernetes: bool,
+        #[arg(long, default_value = "registry.example/mdxconf:latest")]
+        k8s_image: String,
+        #[arg(long, default_value = "mdxconf-cache")]
+        k8s_claim: String,
+    },
     /// List the images in the cache
     List {
         #[arg(long, env = "MDXCONF_CACHE")]
@@ -339,6 +376,39 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
         ImageCmd::Report { output, cache_dir } => {
             let (index, s) = image::report::write(&Cache::new(cache_dir), &output)?;
             println!("{} templates: {}", s.templates.len(), index.display());
+            Ok(0)
+        }
+        ImageCmd::Schedule { catalogue, dir, on_calendar, keep, jobs, unit, cache_dir, output_dir, install, user, kubernetes, k8s_image, k8s_claim } => {
+            let abs = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+            let catalogue = abs(catalogue);
+            let cache = Cache::new(cache_dir);
+            let output_dir = output_dir.map(|p| std::path::absolute(&p)).transpose()?.unwrap_or_else(|| catalogue.parent().unwrap_or(&catalogue).join("output"));
+            let o = image::schedule::ScheduleOptions {
+                binary: std::env::current_exe()?,
+                k8s_templates: image::schedule::template_files(&catalogue)?,
+                catalogue,
+                cache_dir: cache.root,
+                output_dir,
+                on_calendar,
+                keep,
+                jobs,
+                unit,
+                k8s_image,
+                k8s_claim,
+            };
+            let dir = match (dir, install, user) {
+                (Some(d), _, _) => d,
+                (None, true, false) => PathBuf::from("/etc/systemd/system"),
+                (None, true, true) => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".config/systemd/user"),
+                (None, false, _) => PathBuf::from("."),
+            };
+            for p in image::schedule::write(&o, &dir, kubernetes)? {
+                println!("wrote {}", p.display());
+            }
+            if install {
+                image::schedule::install(&o, user)?;
+                println!("enabled {}.timer: see `systemctl{} list-timers {}.timer`", o.unit, if user { " --user" } else { "" }, o.unit);
+            }
             Ok(0)
         }
         ImageCmd::List { cache_dir } => {

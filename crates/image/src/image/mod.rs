@@ -26,6 +26,8 @@ pub mod record;
 pub mod report;
 pub mod report_model;
 pub mod rootfs;
+pub mod schedule;
+pub mod schedule_options;
 pub mod target;
 pub mod upstream;
 

@@ -15,3 +15,4 @@ mod prune;
 mod qemu_control;
 mod refresh;
 mod report;
+mod schedule;
