@@ -101,3 +101,51 @@ fn a_failed_base_stops_only_its_overlays() {
     let cores = std::thread::available_parallelism().unwrap().get() as u64;
     assert!((1..=(cores / 2).max(1)).contains(&doc["jobs"].as_u64().unwrap()), "default jobs: one per two cores: {}", doc["jobs"]);
 }
+
+/// The real thing, on the images the other image tests build into the test cache (so normally all
+/// cache hits): debian12-server and the overlay fixture debian12-role as a catalogue of two files,
+/// then the report and a prune dry run over that cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_catalogue_builds_reports_and_prunes() {
+    let _l = crate::common::VM_LOCK.lock().await;
+    let out = tempfile::tempdir().unwrap();
+    let cache = crate::common::cache_dir();
+    let (server, role) = (crate::common::repo().join("images/debian12-server.yaml"), crate::common::fixtures().join("debian12-role.yaml"));
+    let o = Command::new(bin())
+        .args(["image", "build", "--quiet", "--format", "json", "--cache-dir"])
+        .arg(&cache)
+        .arg("--output-dir")
+        .arg(out.path())
+        .arg(&role)
+        .arg(&server)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    let images = doc["images"].as_array().unwrap();
+    let names: Vec<&str> = images.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["debian12-server", "debian12-role-test"], "the base first");
+    for i in images {
+        assert!(matches!(i["status"].as_str(), Some("built" | "cached")), "{i}");
+        for p in i["outputs"].as_array().unwrap() {
+            assert!(Path::new(p.as_str().unwrap()).is_file(), "output {p}");
+        }
+    }
+    assert_eq!(images[1]["base"], "debian12-server");
+    // the report over the same cache lists both, each with its version
+    let site = out.path().join("site");
+    let r = Command::new(bin()).args(["image", "report", "--cache-dir"]).arg(&cache).arg("--output").arg(&site).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cat: serde_json::Value = serde_json::from_slice(&std::fs::read(site.join("catalogue.json")).unwrap()).unwrap();
+    for n in &names {
+        let row = cat["templates"].as_array().unwrap().iter().find(|t| t["name"] == *n).unwrap_or_else(|| panic!("{n} in the report"));
+        assert!(row["kernel"].as_str().unwrap().ends_with("-amd64"), "{row}");
+    }
+    // a dry run never offers the newest build of either
+    let p = Command::new(bin()).args(["image", "prune", "--keep", "1", "--dry-run", "--format", "json", "--cache-dir"]).arg(&cache).args(&names).output().unwrap();
+    let pd: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&p.stderr)));
+    for i in images {
+        let key = Path::new(i["image"].as_str().unwrap()).parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(pd["removed"].as_array().unwrap().iter().all(|e| e["key"] != key.as_str()), "the newest {key} stays");
+    }
+}
