@@ -153,6 +153,20 @@ impl Entry {
     pub fn key(&self) -> String {
         self.dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
     }
+    /// Allocated (not apparent) bytes of everything in the entry: its qcow2 files are sparse.
+    pub fn allocated_bytes(&self) -> u64 {
+        fn walk(d: &Path) -> u64 {
+            let Ok(rd) = std::fs::read_dir(d) else { return 0 };
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => std::os::unix::fs::MetadataExt::blocks(&m) * 512,
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir)
+    }
     pub fn is_complete(&self) -> bool {
         self.record().exists() && self.image().exists() && self.stage().exists()
     }

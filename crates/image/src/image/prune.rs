@@ -6,25 +6,13 @@ use super::cache::{Cache, Entry};
 pub use super::prune_report::{parse_age, PruneOptions, PruneReport, PrunedEntry};
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 struct Build {
     name: String,
     entry: Entry,
     finished_at: u64,
     base: Option<(String, String)>,
-}
-
-fn dir_bytes(d: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(d) else { return 0 };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            // allocated, not apparent, size: qcow2 files are sparse
-            Ok(m) => std::os::unix::fs::MetadataExt::blocks(&m) * 512,
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 /// Directories some process holds a file open in (from /proc/*/fd).
@@ -117,7 +105,7 @@ pub async fn prune(cache: &Cache, o: &PruneOptions) -> Result<PruneReport> {
                 name: name.clone(),
                 key: b.entry.key(),
                 dir: b.entry.dir.clone(),
-                bytes: dir_bytes(&b.entry.dir),
+                bytes: b.entry.allocated_bytes(),
                 finished_at: b.finished_at,
                 kept_because: keep.get(&b.entry.dir).cloned(),
             };

@@ -16,31 +16,10 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// `YYYY-MM-DD HH:MM UTC` from unix seconds (civil-from-days, no time zone database needed).
+/// `YYYY-MM-DD HH:MM UTC` from unix seconds.
 pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
-}
-
-fn dir_bytes(d: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(d) else { return 0 };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => std::os::unix::fs::MetadataExt::blocks(&m) * 512,
-            Err(_) => 0,
-        })
-        .sum()
+    format!("{} {:02}:{:02} UTC", mdxconf_transport::host_cert::civil_date((secs / 86_400) as i64), rem / 3600, rem % 3600 / 60)
 }
 
 /// Read the cache into the report's rows (newest version of each image).
@@ -72,7 +51,7 @@ pub fn snapshot(cache: &Cache) -> CatalogueSnapshot {
             finished_at: newest.finished_at,
             age_days: now.saturating_sub(newest.finished_at) / 86_400,
             kernel: last.kernel.clone(),
-            bytes: dir_bytes(&cache.entry(&name, &newest.cache_key).dir),
+            bytes: cache.entry(&name, &newest.cache_key).allocated_bytes(),
             base: newest.base.as_ref().map(|b| b.name.clone()),
             last_change: last.summary.clone(),
             versions,
