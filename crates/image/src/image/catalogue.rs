@@ -22,11 +22,6 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The file a definition's `base:` names (as `Definition::load_base` reads it).
-fn base_file(d: &Definition) -> Option<PathBuf> {
-    d.base.as_ref().map(|b| if b.ends_with(".yaml") || b.ends_with(".yml") { d.dir().join(b) } else { d.dir().join(format!("{b}.yaml")) })
-}
-
 impl Catalogue {
     /// Load every `*.yaml`/`*.yml` in `dir` (not recursive). Bad input stops here, before anything
     /// builds: a definition's own errors, two files with one image name, a base that is not in the
@@ -74,7 +69,7 @@ impl Catalogue {
         let by_file: HashMap<PathBuf, usize> = defs.iter().enumerate().map(|(i, d)| (canonical(&d.file), i)).collect();
         let mut base_of: Vec<Option<usize>> = Vec::with_capacity(defs.len());
         for d in &defs {
-            base_of.push(match base_file(d) {
+            base_of.push(match d.base_path() {
                 None => None,
                 Some(f) => match by_file.get(&canonical(&f)) {
                     Some(&j) => Some(j),

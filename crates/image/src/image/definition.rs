@@ -421,13 +421,17 @@ impl Definition {
         self.file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// The file `base:` names: a name in the same directory, or a path to a definition file
+    /// (relative to this one).
+    pub fn base_path(&self) -> Option<PathBuf> {
+        self.base.as_ref().map(|b| if b.ends_with(".yaml") || b.ends_with(".yml") { self.dir().join(b) } else { self.dir().join(format!("{b}.yaml")) })
+    }
+
     /// The definition this one overlays.
     pub fn load_base(&self) -> Result<Option<Definition>, ConfigError> {
-        match &self.base {
-            None => Ok(None),
-            Some(b) => {
-                // a name in the same directory, or a path to a definition file (relative to this one)
-                let p = if b.ends_with(".yaml") || b.ends_with(".yml") { self.dir().join(b) } else { self.dir().join(format!("{b}.yaml")) };
+        match (&self.base, self.base_path()) {
+            (None, _) | (_, None) => Ok(None),
+            (Some(b), Some(p)) => {
                 if !p.exists() {
                     return Err(ConfigError::at(&self.file, 0, 0, format!("base image `{b}` not found (looked for {})", p.display())));
                 }
