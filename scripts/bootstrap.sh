@@ -31,7 +31,7 @@ $SUDO apt-get install -y --no-install-recommends \
   mmdebstrap debootstrap e2fsprogs dosfstools fdisk xorriso cpio busybox-static \
   debian-installer-12-netboot-amd64 \
   libxml2-utils virt-v2v libguestfs-tools nbdkit libnbd-bin linux-image-amd64 \
-  ansible packer hyperfine isolinux syslinux-common chromium fonts-dejavu-core \
+  ansible packer hyperfine isolinux syslinux-common chromium fonts-dejavu-core apt-cacher-ng binutils \
   python3 python3-venv python3-pip zip unzip util-linux \
   dnf rpm createrepo-c \
   ca-certificates curl git gcc libc6-dev pkg-config

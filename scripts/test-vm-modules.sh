@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Module tests that need a booted systemd guest, on a fresh `mdxconf lab` VM of the cached debian12-server image.
+# Tests that need a booted systemd guest (modules; apply; the catalogue timer), on a fresh `mdxconf lab` VM
+# of the cached debian12-server image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${MDXCONF_TEST_CACHE:-/var/tmp/mdxconf-test-cache}"
@@ -13,3 +14,6 @@ MDXCONF_TEST_VM="root@127.0.0.1:$port" MDXCONF_TEST_VM_KEY="$lab/id_ed25519" \
   cargo test --profile ci -p mdxconf-engine --test it -- --ignored --test-threads=1 modules_vm::
 MDXCONF_TEST_INVENTORY="$lab/inventory.ini" \
   cargo test --profile ci -p mdxconf-engine --test it -- --ignored --test-threads=1 apply_vm::
+# the catalogue's systemd timer for real (this machine's PID 1 is not systemd; the VM's is)
+MDXCONF_TEST_VM="root@127.0.0.1:$port" MDXCONF_TEST_VM_KEY="$lab/id_ed25519" \
+  cargo test --profile ci -p mdxconf-image --test it -- --ignored --test-threads=1 schedule_vm::

@@ -47,6 +47,13 @@ enum ImageCmd {
         /// Extra role directories
         #[arg(long)]
         roles_path: Vec<PathBuf>,
+        /// Fetch packages (mmdebstrap and the build VMs' apt) through one apt-cacher-ng for the run,
+        /// so rebuilds download only what changed; apt still verifies everything it gets
+        #[arg(long, value_enum, default_value = "auto", env = "MDXCONF_PACKAGE_CACHE")]
+        package_cache: image::package_cache_options::PackageCacheMode,
+        /// Where the package cache keeps its files (default: packages/ in the cache directory)
+        #[arg(long)]
+        package_cache_dir: Option<PathBuf>,
         /// No progress spinners
         #[arg(long, short)]
         quiet: bool,
@@ -174,6 +181,9 @@ enum ImageCmd {
         dir: Option<PathBuf>,
         #[arg(long, default_value = "Sun 03:00")]
         on_calendar: String,
+        /// The timer's RandomizedDelaySec= (`0`: start exactly on the calendar time)
+        #[arg(long, default_value = "10min")]
+        randomized_delay: String,
         #[arg(long, default_value_t = 3)]
         keep: usize,
         #[arg(long)]
@@ -272,24 +282,43 @@ async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> 
 
 pub fn run_image(a: ImageArgs) -> Result<i32> {
     match a.cmd {
-        ImageCmd::Build { definition, jobs, format, on_error, force, refresh, cache_dir, output_dir, roles_path, quiet } => {
-            let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path, refresh };
+        ImageCmd::Build { definition, jobs, format, on_error, force, refresh, cache_dir, output_dir, roles_path, package_cache, package_cache_dir, quiet } => {
+            let opts = BuildOptions { cache_dir, force, on_error, quiet, output_dir, roles_path, refresh, package_cache, package_cache_dir, package_proxy: None };
+            let rt = runtime()?;
             if definition.len() > 1 || definition[0].is_dir() {
                 let cat = image::catalogue::Catalogue::load_paths(&definition)?;
                 let jobs = jobs.unwrap_or_else(|| cat.default_jobs());
-                let report = runtime()?.block_on(interruptible(async { Ok(cat.build(&opts, jobs).await) }))?;
+                let report = rt.block_on(interruptible(async {
+                    let (pc, opts) = image::package_cache::start_for(&opts).await?;
+                    let mut report = cat.build(&opts, jobs).await;
+                    if let Some(pc) = pc {
+                        report.package_cache = Some(pc.finish().await);
+                    }
+                    Ok(report)
+                }))?;
                 match format {
                     Format::Human => print!("{}", report.table()),
                     Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 }
                 return Ok(if report.failed() > 0 { 1 } else { 0 });
             }
-            let r = runtime()?.block_on(interruptible(image::build(&definition[0], &opts)))?;
+            let (r, traffic) = rt.block_on(interruptible(async {
+                let (pc, opts) = image::package_cache::start_for(&opts).await?;
+                let r = image::build(&definition[0], &opts).await;
+                let traffic = match pc {
+                    Some(pc) => Some(pc.finish().await),
+                    None => None,
+                };
+                Ok((r?, traffic))
+            }))?;
             println!("{}: {} ({})", r.name, if r.cached { "cached, not rebuilt" } else { "built" }, r.entry.image().display());
             for o in &r.outputs {
                 println!("  output: {}", o.display());
             }
             println!("  record: {}", r.entry.record().display());
+            if let Some(t) = traffic {
+                println!("  {}", t.summary());
+            }
             Ok(0)
         }
         ImageCmd::Test { artifact, cloud, format, dir, boot_timeout, cpus, memory } => {
@@ -378,7 +407,7 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             println!("{} templates: {}", s.templates.len(), index.display());
             Ok(0)
         }
-        ImageCmd::Schedule { catalogue, dir, on_calendar, keep, jobs, unit, cache_dir, output_dir, install, user, kubernetes, k8s_image, k8s_claim } => {
+        ImageCmd::Schedule { catalogue, dir, on_calendar, randomized_delay, keep, jobs, unit, cache_dir, output_dir, install, user, kubernetes, k8s_image, k8s_claim } => {
             let abs = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
             let catalogue = abs(catalogue);
             let cache = Cache::new(cache_dir);
@@ -390,6 +419,7 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
                 cache_dir: cache.root,
                 output_dir,
                 on_calendar,
+                randomized_delay,
                 keep,
                 jobs,
                 unit,

@@ -165,7 +165,7 @@ impl Catalogue {
                 None => continue,
             }
         }
-        CatalogueReport { directory: self.dir.clone(), jobs, seconds: t0.elapsed().as_secs_f64(), images: done.into_iter().flatten().collect() }
+        CatalogueReport { directory: self.dir.clone(), jobs, seconds: t0.elapsed().as_secs_f64(), images: done.into_iter().flatten().collect(), package_cache: None }
     }
 
     async fn build_one(&self, i: usize, opts: &BuildOptions) -> (usize, Outcome) {

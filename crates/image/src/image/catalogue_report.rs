@@ -37,6 +37,8 @@ pub struct CatalogueReport {
     pub jobs: usize,
     pub seconds: f64,
     pub images: Vec<Outcome>,
+    /// What the run's shared package cache moved (absent when the run had none).
+    pub package_cache: Option<super::package_cache_options::Traffic>,
 }
 
 impl CatalogueReport {
@@ -74,6 +76,9 @@ impl CatalogueReport {
             self.count(Status::Failed),
             self.count(Status::Skipped)
         );
+        if let Some(t) = &self.package_cache {
+            s += &format!("{}\n", t.summary());
+        }
         s
     }
 }

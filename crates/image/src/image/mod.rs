@@ -19,6 +19,8 @@ pub mod netboot;
 pub mod options;
 pub mod output;
 pub mod outputs;
+pub mod package_cache;
+pub mod package_cache_options;
 pub mod provision;
 pub mod prune;
 pub mod prune_report;
@@ -288,7 +290,7 @@ async fn build_stages(b: &Build<'_>, kept: &mut Option<String>) -> Result<BuildR
     let mut bootloader_needed = false;
     match (&def.source, base) {
         (Some(Source::Rootfs(src)), _) => {
-            let disk = rootfs::build(def, src, dir, &boot_dir, &pubkey, &build_id, log).await?;
+            let disk = rootfs::build(b, src, &boot_dir, &pubkey, &build_id).await?;
             let st = log.stage("convert to qcow2");
             crate::proc::output(Command::new("qemu-img").args(["convert", "-O", "qcow2"]).arg(&disk.raw).arg(&stage)).await?;
             let _ = std::fs::remove_file(&disk.raw);
@@ -370,11 +372,18 @@ async fn provision_and_generalize(b: &Build<'_>, vm: &mut Vm, g: &Guest, boot_st
         st.done();
     }
     let provision_roles = def.provision_roles();
+    if let Some(port) = opts.package_proxy {
+        g.put(package_cache::GUEST_APT_CONF, package_cache::guest_apt_conf(port).as_bytes(), 0o644).await?;
+        log.info(format!("guest apt fetches through the package cache ({}:{port})", package_cache::GUEST_HOST));
+    }
     if !provision_roles.is_empty() {
         let st = log.stage(&format!("provision ({})", provision_roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")));
         let summary = provision::apply(def, g, dir, roles, opts).await?;
         rec.provision = Some(serde_json::to_value(&summary)?);
         st.done();
+    }
+    if let Some(port) = opts.package_proxy {
+        g.run(&package_cache::guest_leak_check(port)).await.context("removing the build's package cache setting from the guest")?;
     }
     let st = log.stage("build record");
     record::collect(g, rec).await?;

@@ -1,5 +1,6 @@
 //! What `image build` is asked (options) and what it returns (result): leaf types, no logic.
 use super::cache::Entry;
+pub use super::package_cache_options::PackageCacheMode;
 use super::record::BuildRecord;
 use std::path::PathBuf;
 
@@ -28,6 +29,12 @@ pub struct BuildOptions {
     /// Rebuild (this image and its bases) when their package archives changed since the cached
     /// build; an unchanged archive is a cache hit. For scheduled rebuilds.
     pub refresh: bool,
+    /// Whether builds fetch packages through a shared apt-cacher-ng (see package_cache.rs).
+    pub package_cache: PackageCacheMode,
+    /// Where that cache keeps its files; default `packages/` in the cache directory.
+    pub package_cache_dir: Option<PathBuf>,
+    /// Set by the run once its package cache listens: the daemon's port on 127.0.0.1.
+    pub package_proxy: Option<u16>,
 }
 
 #[derive(Debug, Clone)]

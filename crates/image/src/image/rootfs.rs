@@ -6,6 +6,7 @@
 //! made with `mkfs.fat --offset`, also without mounts) and the ext4 root; grub-efi-amd64 installed
 //! from inside the first boot (booted by OVMF with -kernel) to the removable-media path
 //! EFI/BOOT/BOOTX64.EFI, so the disk boots on any UEFI firmware without NVRAM entries (vSphere too).
+use super::build_context::Build;
 use super::definition::{parse_size, Definition, RootfsSource};
 use crate::proc::run_logged;
 use crate::progress::BuildLog;
@@ -164,13 +165,20 @@ pub fn packages(def: &Definition, src: &RootfsSource) -> Vec<String> {
 }
 
 /// Run mmdebstrap for `src` into `dir`.
-pub async fn debootstrap(src: &RootfsSource, pkgs: &[String], firmware: Firmware, dir: &Path, log: &BuildLog) -> Result<()> {
+/// `proxy`: the run's package cache port on 127.0.0.1 (its setting is removed from the tree again).
+pub async fn debootstrap(src: &RootfsSource, pkgs: &[String], firmware: Firmware, dir: &Path, proxy: Option<u16>, log: &BuildLog) -> Result<()> {
     let mut cmd = Command::new("mmdebstrap");
     cmd.arg(format!("--variant={}", src.variant)).arg(format!("--include={}", pkgs.join(",")));
     if !src.components.is_empty() {
         cmd.arg(format!("--components={}", src.components.join(",")));
     }
     cmd.args(["--aptopt=Acquire::Retries \"3\"", "--mode=root"]);
+    if let Some(port) = proxy {
+        // only http:// archives go through it (apt never sends https to an http proxy); mmdebstrap
+        // keeps its --aptopt lines in the tree, so the proxy line is taken out again at the end
+        cmd.arg(format!("--aptopt=Acquire::http::Proxy \"http://127.0.0.1:{port}\""));
+        cmd.arg("--customize-hook=sed -i '/Acquire::http::Proxy/d' \"$1/etc/apt/apt.conf.d/99mmdebstrap\"");
+    }
     if src.install_recommends {
         cmd.arg("--aptopt=APT::Install-Recommends \"true\"");
     }
@@ -274,11 +282,12 @@ pub async fn make_disk(dir: &Path, raw: &Path, size: &str, firmware: Firmware, r
 }
 
 /// The whole rootfs stage: returns the raw disk plus the kernel/initrd copied out for the first boot.
-pub async fn build(def: &Definition, src: &RootfsSource, work: &Path, boot_out: &Path, build_pubkey: &str, build_id: &str, log: &BuildLog) -> Result<RootfsDisk> {
+pub async fn build(b: &Build<'_>, src: &RootfsSource, boot_out: &Path, build_pubkey: &str, build_id: &str) -> Result<RootfsDisk> {
+    let Build { def, dir: work, log, opts, .. } = *b;
     let dir = work.join("rootfs");
     std::fs::create_dir_all(&dir)?;
     let st = log.stage("mmdebstrap");
-    debootstrap(src, &packages(def, src), def.firmware, &dir, log).await?;
+    debootstrap(src, &packages(def, src), def.firmware, &dir, opts.package_proxy, log).await?;
     st.done();
     let root_uuid = new_uuid()?;
     let esp = if def.firmware == Firmware::Efi { Some(new_fat_id()?) } else { None };

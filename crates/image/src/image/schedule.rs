@@ -66,12 +66,14 @@ Description=Refresh the mdx template catalogue on a schedule\n\
 OnCalendar={cal}\n\
 # a run missed while the machine was off happens at the next boot\n\
 Persistent=true\n\
-RandomizedDelaySec=10min\n\
+RandomizedDelaySec={delay}\n\
+AccuracySec=1s\n\
 Unit={unit}.service\n\
 \n\
 [Install]\n\
 WantedBy=timers.target\n",
         cal = o.on_calendar,
+        delay = o.randomized_delay,
         unit = o.unit
     )
 }
@@ -181,6 +183,12 @@ pub fn template_files(catalogue: &Path) -> Result<Vec<String>> {
 /// Write STEM.service and STEM.timer into `dir` (and the CronJob when asked); with `install`,
 /// reload systemd and enable the timer (the units must be in a systemd unit directory).
 pub fn write(o: &ScheduleOptions, dir: &Path, with_kubernetes: bool) -> Result<Vec<std::path::PathBuf>> {
+    // both go into the timer as they are: one line, no unit syntax smuggled in
+    for (v, what) in [(&o.on_calendar, "--on-calendar"), (&o.randomized_delay, "--randomized-delay")] {
+        if v.trim().is_empty() || v.chars().any(|c| c.is_control() || c == '%' || c == '\\') {
+            bail!("{what} `{}` must be one line without `%` or `\\`", v.escape_debug());
+        }
+    }
     let mut written = vec![];
     let svc = dir.join(format!("{}.service", o.unit));
     mdxconf_config::fs::write_atomic(&svc, service(o)?.as_bytes())?;

@@ -12,6 +12,8 @@ pub struct ScheduleOptions {
     pub output_dir: PathBuf,
     /// systemd OnCalendar= expression.
     pub on_calendar: String,
+    /// systemd RandomizedDelaySec= (spreads many build machines' runs; `0` starts on time).
+    pub randomized_delay: String,
     /// `image prune --keep`.
     pub keep: usize,
     pub jobs: Option<usize>,

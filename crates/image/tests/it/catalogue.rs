@@ -149,3 +149,86 @@ async fn a_real_catalogue_builds_reports_and_prunes() {
         assert!(pd["removed"].as_array().unwrap().iter().all(|e| e["key"] != key.as_str()), "the newest {key} stays");
     }
 }
+
+/// What a scheduled rebuild does, through the CLI: debian12-server and two overlays on it (one on
+/// the other, the first installing a package with apt) as one catalogue, with `--refresh` and a
+/// package cache of its own. The overlays also watch a Release file served here, so "upstream
+/// changed" is in the test's hands. Run 1 builds the overlays through a cold package cache; run 2
+/// (nothing changed) is all cache hits; run 3 (a changed index) rebuilds both overlays through the
+/// now warm cache, which downloads less than run 1; the report lists all three with their versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_refreshes_through_a_shared_package_cache() {
+    use mdxconf_image::image::http::HttpServer;
+    let _l = crate::common::VM_LOCK.lock().await;
+    let t = tempfile::tempdir().unwrap();
+    let (pkgs, out) = (t.path().join("packages"), t.path().join("out"));
+    // a fresh index digest per test run, so run 1 always builds
+    let nonce = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let release = |n: &str| format!("Origin: mdxconf test\nSuite: t\nDate: Mon, 02 Nov 2026 08:00:00 UTC\nSHA256:\n {:0>64} 1234 main/binary-amd64/Packages\n", n).into_bytes();
+    let srv = HttpServer::start(std::collections::BTreeMap::from([("dists/t/InRelease".to_string(), release(&nonce))]), None).await.unwrap();
+    let server = crate::common::repo().join("images/debian12-server.yaml");
+    let upstream = format!("upstream:\n  - http://127.0.0.1:{}/dists/t/InRelease\n", srv.port);
+    let a = t.path().join("cat-apt.yaml");
+    let b = t.path().join("cat-marker.yaml");
+    write(
+        t.path(),
+        "cat-apt.yaml",
+        &format!("name: cat-apt\nbase: {}\nroles:\n  - role: mdxconf_image_apt\n    vars: {{apt_package: tree}}\n{upstream}outputs: [qcow2]\n", server.display()),
+    );
+    write(
+        t.path(),
+        "cat-marker.yaml",
+        &format!("name: cat-marker\nbase: cat-apt.yaml\nroles:\n  - role: mdxconf_image_test\n    vars: {{marker_text: catalogue}}\n{upstream}outputs: [qcow2]\n"),
+    );
+    let cache = crate::common::cache_dir();
+    let build = || {
+        let mut c = tokio::process::Command::new(bin());
+        c.args(["image", "build", "--refresh", "--quiet", "--format", "json", "--package-cache", "on", "--package-cache-dir"])
+            .arg(&pkgs)
+            .arg("--roles-path")
+            .arg(crate::common::fixtures().join("roles"))
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("--output-dir")
+            .arg(&out)
+            .args([&b, &a, &server]);
+        async move {
+            let o = c.output().await.unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+            assert_eq!(o.status.code(), Some(0), "{doc:#}");
+            let status: Vec<(String, String)> =
+                doc["images"].as_array().unwrap().iter().map(|i| (i["name"].as_str().unwrap().to_string(), i["status"].as_str().unwrap().to_string())).collect();
+            (doc, status)
+        }
+    };
+    let pair = |n: &str, s: &str| (n.to_string(), s.to_string());
+
+    let (one, st) = build().await;
+    assert_eq!(st[0].0, "debian12-server", "the base first: {st:?}");
+    assert!(matches!(st[0].1.as_str(), "cached" | "refreshed"), "{st:?}");
+    assert_eq!(st[1..], [pair("cat-apt", "refreshed"), pair("cat-marker", "refreshed")]);
+    let cold = one["package_cache"].clone();
+    assert!(cold["upstream_bytes"].as_u64().unwrap() > 0 && cold["requests"].as_u64().unwrap() > 0, "the guests' apt went through the cache: {cold}");
+
+    let (two, st) = build().await;
+    assert_eq!(st, vec![pair("debian12-server", "cached"), pair("cat-apt", "cached"), pair("cat-marker", "cached")], "nothing changed upstream");
+    assert_eq!(two["package_cache"]["requests"], 0, "cache hits fetch no packages");
+
+    srv.set_file("dists/t/InRelease", release(&format!("{nonce}1")));
+    let (three, st) = build().await;
+    assert_eq!(st, vec![pair("debian12-server", "cached"), pair("cat-apt", "refreshed"), pair("cat-marker", "refreshed")], "a changed index rebuilds what watches it");
+    let warm = three["package_cache"].clone();
+    assert!(warm["served_bytes"].as_u64().unwrap() > 0, "{warm}");
+    assert!(warm["upstream_bytes"].as_u64().unwrap() < cold["upstream_bytes"].as_u64().unwrap(), "the warm cache downloads less: cold {cold}, warm {warm}");
+
+    // the report: each template once, the overlays in their second version of this test
+    let site = t.path().join("site");
+    let r = Command::new(bin()).args(["image", "report", "--cache-dir"]).arg(&cache).arg("--output").arg(&site).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cat: serde_json::Value = serde_json::from_slice(&std::fs::read(site.join("catalogue.json")).unwrap()).unwrap();
+    let row = |n: &str| cat["templates"].as_array().unwrap().iter().find(|t| t["name"] == n).cloned().unwrap_or_else(|| panic!("{n} in {cat:#}"));
+    for n in ["cat-apt", "cat-marker"] {
+        assert!(row(n)["version"].as_u64().unwrap() >= 2, "{}", row(n));
+    }
+    assert!(row("debian12-server")["kernel"].as_str().unwrap().ends_with("-amd64"));
+}

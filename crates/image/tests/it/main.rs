@@ -16,3 +16,4 @@ mod qemu_control;
 mod refresh;
 mod report;
 mod schedule;
+mod schedule_vm;
