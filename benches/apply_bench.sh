@@ -14,6 +14,11 @@
 #                  separately)
 #   floor-openssh  benches/apply/floor_openssh.sh: one OpenSSH ControlMaster per host started first,
 #                  then T `ssh -S sock host true` back to back per host, 50 hosts at once
+#   floor-replay   ssh_floor again, but each host runs the T commands mdxconf's no-change run really
+#                  sent (captured from host1's sshd with strace during one extra, unmeasured mdxconf run;
+#                  needs strace and python3): the same round trips and the same remote work, without
+#                  the engine. floor-replay − floor-russh = what the remote commands cost; mdxconf −
+#                  floor-replay = what mdxconf's engine adds (executor, modules, templating, barrier).
 # Every run's remote execs are counted the same way, for every tool, so the table shows how many round
 # trips each tool needs for the same role.
 #
@@ -21,8 +26,9 @@
 # Env:   MDXCONF_BIN   mdxconf binary taking `apply` args; default: the release `mdxconf-apply` built
 #                      here (crates/engine/src/bin: the same cli::run_apply as `mdxconf apply`)
 #        RUNS          no-change repetitions for mdxconf and the floors (default 3; medians reported)
-#        TOOLS         which to run (default "mdxconf floor-russh floor-openssh ansible pyinfra"); the
-#                      floors need mdxconf's count of round trips, or FLOOR_T
+#        TOOLS         which to run (default "mdxconf floor-russh floor-replay floor-openssh ansible
+#                      pyinfra"); the floors need mdxconf's count of round trips, or FLOOR_T (and
+#                      floor-replay needs mdxconf)
 #        FLOOR_T       round trips per host for the floors (default: counted from mdxconf's no-change run)
 #        ANSIBLE_RUNS  no-change repetitions for ansible (default 1)
 #        ANSIBLE_CAP   seconds before an ansible-playbook run is killed (default 1800)
@@ -39,7 +45,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(10 100 500)
 runs=${RUNS:-3}
-tools=${TOOLS:-mdxconf floor-russh floor-openssh ansible pyinfra}
+tools=${TOOLS:-mdxconf floor-russh floor-replay floor-openssh ansible pyinfra}
 cap=${ANSIBLE_CAP:-1800}
 skip_above=${SKIP_ANSIBLE_ABOVE:-999999}
 pyinfra=${PYINFRA:-/var/tmp/mdxconf-pytools/bin/pyinfra}
@@ -139,6 +145,19 @@ run_tool() {
   done
 }
 
+# capture_replay: one more mdxconf no-change run (not measured) with strace on host1's sshd; sets ncmd and
+# writes the commands host1's shell ran to $work/commands (NUL-separated, {host} for the host's name)
+capture_replay() {
+  local lpid spid
+  lpid=$(pgrep -o -f -- "-f $fleet_dir/host1\.sshd_config")
+  strace -f -s 100000 -e trace=execve -o "$work/capture.strace" -p "$lpid" 2> "$work/strace.err" &
+  spid=$!
+  for _ in $(seq 1 200); do grep -q attached "$work/strace.err" 2>/dev/null && break; sleep 0.05; done
+  "${mdx[@]}" "$pb" -i "$work/inventory.ini" -f "$forks" -e "bench_root=$work/root/mdx" > "$work/capture.out" 2>&1 || true
+  kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+  ncmd=$(python3 "$here/benches/apply/capture_commands.py" "$work/capture.strace" "$work/root/mdx/host1" "$work/commands")
+}
+
 for n in "${sizes[@]}"; do
   work=$(mktemp -d /tmp/mdxbench.XXXXXX)
   R_wall=(); R_cpu=(); R_rss=(); R_execs=(); R_changed=(); R_note=(); R_conn=(); R_cmds=()
@@ -157,6 +176,19 @@ for n in "${sizes[@]}"; do
   fi
   if [ -n "$floor_t" ]; then
     if has floor-russh; then run_tool floor-russh "$runs" "$floor_bin" "$work/inventory.ini" "$floor_t" "$forks"; order+=(floor-russh/again); fi
+    if has floor-replay && has mdxconf; then
+      if ! command -v strace >/dev/null || ! command -v python3 >/dev/null; then
+        R_note[floor-replay/again]="needs strace and python3"; order+=(floor-replay/again)
+      else
+        capture_replay
+        if [ "$ncmd" -eq "$floor_t" ]; then
+          run_tool floor-replay "$runs" "$floor_bin" "$work/inventory.ini" "$floor_t" "$forks" "@$work/commands"
+        else
+          R_note[floor-replay/again]="captured $ncmd commands from host1, not $floor_t"
+        fi
+        order+=(floor-replay/again)
+      fi
+    fi
     if has floor-openssh; then run_tool floor-openssh "$runs" "$here/benches/apply/floor_openssh.sh" "$work/inventory.ini" "$floor_t" "$forks"; order+=(floor-openssh/again); fi
   elif has floor-russh || has floor-openssh; then
     echo "(floors skipped: no round-trip count; run mdxconf too or set FLOOR_T)"
