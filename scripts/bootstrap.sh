@@ -34,7 +34,7 @@ $SUDO apt-get install -y --no-install-recommends \
   ansible packer hyperfine isolinux syslinux-common chromium fonts-dejavu-core apt-cacher-ng binutils \
   python3 python3-venv python3-pip zip unzip util-linux \
   dnf rpm createrepo-c \
-  ca-certificates curl git gcc libc6-dev pkg-config
+  ca-certificates curl git gcc libc6-dev pkg-config strace
 # Python tools from PyPI the tests and benchmarks use, in their own venv: kubernetes-validate (the CronJob
 # test) and pyinfra (a peer in benches/apply_bench.sh; pinned so its numbers stay comparable)
 PYTOOLS=/var/tmp/mdxconf-pytools
