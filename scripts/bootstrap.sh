@@ -34,10 +34,13 @@ $SUDO apt-get install -y --no-install-recommends \
   ansible packer hyperfine isolinux syslinux-common chromium fonts-dejavu-core apt-cacher-ng binutils \
   python3 python3-venv python3-pip zip unzip util-linux \
   dnf rpm createrepo-c \
-  ca-certificates curl git gcc libc6-dev pkg-config
-# Python tools from PyPI the tests use, in their own venv: kubernetes-validate (the CronJob test)
+  ca-certificates curl git gcc libc6-dev pkg-config strace
+# Python tools from PyPI the tests and benchmarks use, in their own venv: kubernetes-validate (the CronJob
+# test) and pyinfra (a peer in benches/apply_bench.sh; pinned so its numbers stay comparable)
 PYTOOLS=/var/tmp/mdxconf-pytools
+PYINFRA_VERSION=3.10.0
 [ -x "$PYTOOLS/bin/kubernetes-validate" ] || { python3 -m venv "$PYTOOLS" && "$PYTOOLS/bin/pip" install -q kubernetes-validate; }
+"$PYTOOLS/bin/pip" show pyinfra 2>/dev/null | grep -qx "Version: $PYINFRA_VERSION" || "$PYTOOLS/bin/pip" install -q "pyinfra==$PYINFRA_VERSION"
 command -v cargo >/dev/null || { echo "bootstrap: cargo not found: install a Rust toolchain >= 1.85 first" >&2; exit 1; }
 mkdir -p /run/sshd
 # show where every tool came from (and fail on a missing one)

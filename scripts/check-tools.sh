@@ -7,7 +7,7 @@ tools=(
   qemu-system-x86_64 qemu-img qemu-io mmdebstrap debootstrap mkfs.ext4 mkfs.fat sfdisk xorriso cpio busybox
   /usr/sbin/sshd ssh ssh-keygen ssh-agent ssh-add sshpass sudo chage useradd chpasswd
   xmllint virt-v2v ansible ansible-playbook ansible-inventory ansible-vault packer hyperfine chromium
-  systemd-analyze flock apt-cacher-ng objcopy /var/tmp/mdxconf-pytools/bin/kubernetes-validate
+  systemd-analyze flock apt-cacher-ng objcopy /var/tmp/mdxconf-pytools/bin/kubernetes-validate /var/tmp/mdxconf-pytools/bin/pyinfra strace
   dnf rpm rpmbuild createrepo_c /usr/bin/python3 git gcc curl perl zip unzip ss findmnt
   /usr/share/OVMF/OVMF_CODE.fd /usr/share/OVMF/OVMF_VARS.fd
   /usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux

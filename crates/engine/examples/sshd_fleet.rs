@@ -2,8 +2,12 @@
 //! by both `mdxconf apply` and `ansible-playbook`, print "READY", and wait until killed.
 //!
 //!     cargo run --release -p mdxconf-engine --example sshd_fleet -- N INVENTORY_PATH [WORK_DIR]
+//!
+//! `FLEET_SSHD_LOG_LEVEL=VERBOSE` makes every sshd log one `Starting session: ...` line per exec
+//! request (and per subsystem) in `hostN.log` in the fleet dir, so benchmarks can count remote round
+//! trips per host (default ERROR: nothing per command).
 #![allow(clippy::disallowed_methods)] // an example writes its output plainly
-use mdxconf_testkit::SshdFleet;
+use mdxconf_testkit::{FleetOptions, SshdFleet};
 use std::io::Write;
 
 fn main() {
@@ -15,7 +19,8 @@ fn main() {
     let n: usize = args[1].parse().expect("N");
     let inv_path = std::path::PathBuf::from(&args[2]);
     let work = args.get(3).cloned().unwrap_or_else(|| "/tmp/mdxbench".into());
-    let fleet = SshdFleet::start(n).expect("start sshd fleet");
+    let log_level = std::env::var("FLEET_SSHD_LOG_LEVEL").unwrap_or_else(|_| "ERROR".into());
+    let fleet = SshdFleet::start_with(FleetOptions { hosts: n, log_level, ..Default::default() }).expect("start sshd fleet");
     let mut inv = fleet.inventory_ini("bench");
     // Both tools read these: strict host key checking against the fleet's known_hosts.
     inv.push_str(&format!(
