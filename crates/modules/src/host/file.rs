@@ -77,6 +77,9 @@ pub struct GatherOpts<'a> {
 /// Shell fragment that sets `$t` to the type of `"$d"`.
 pub const TYPE_OF_D: &str = r#"if [ -L "$d" ]; then t=link; elif [ -d "$d" ]; then t=directory; elif [ -f "$d" ]; then t=file; elif [ -e "$d" ]; then t=other; else t=absent; fi"#;
 
+/// Sets `$_mp` to what `dirname -- "$d"` prints, without running it (`$_mx` is scratch).
+pub const PARENT_OF_D: &str = r#"_mx=$d; while case $_mx in //) false;; */) [ "$_mx" != / ];; *) false;; esac; do _mx=${_mx%/}; done; case $_mx in */*) _mp=${_mx%/*}; while [ "${_mp%/}" != "$_mp" ]; do _mp=${_mp%/}; done; [ -n "$_mp" ] || _mp=/;; *) _mp=.;; esac"#;
+
 /// Script printing the state of a path as key=value lines, optionally followed by its content.
 pub fn gather_script(path: &str, o: &GatherOpts) -> String {
     let mut s = format!("d={}\n", sh_quote(path));
@@ -87,8 +90,10 @@ pub fn gather_script(path: &str, o: &GatherOpts) -> String {
         s += "if [ -L \"$d\" ]; then d=$(readlink -f -- \"$d\" || echo \"$d\"); fi\n";
     }
     s += TYPE_OF_D;
-    s += "\nprintf 'path=%s\\ntype=%s\\numask=%s\\n' \"$d\" \"$t\" \"$(umask)\"\n";
-    s += "if [ -d \"$(dirname -- \"$d\")\" ]; then echo parent=1; else echo parent=0; fi\n";
+    // no subshell or helper process for umask and the parent (the converged run is mostly forks)
+    s += "\nprintf 'path=%s\\ntype=%s\\numask=' \"$d\" \"$t\"; umask\n";
+    s += PARENT_OF_D;
+    s += "\nif [ -d \"$_mp\" ]; then echo parent=1; else echo parent=0; fi\n";
     s += "if [ \"$t\" != absent ]; then stat --printf 'mode=%a\\nuid=%u\\ngid=%g\\nowner=%U\\ngroup=%G\\nsize=%s\\n' -- \"$d\"; fi\n";
     s += "if [ \"$t\" = link ]; then printf 'target=%s\\n' \"$(readlink -- \"$d\")\"; fi\n";
     if o.checksum || !matches!(o.want, Want::No) {
@@ -171,5 +176,19 @@ mod tests {
         let (h, c) = split_content(out);
         assert_eq!(h, b"path=/x\ntype=file\n");
         assert_eq!(c.unwrap(), b"hello\n@@MDXCONF-CONTENT@@\n");
+    }
+
+    /// The parent without `dirname`: the same answer as dirname(1) itself, in dash and bash.
+    #[test]
+    fn parent_of_d_is_what_dirname_prints() {
+        let paths = ["", "/", "//", "///", "/a", "//a", "a", "a/", "a/b", "a/b/", "a//b", "/a/b//", "./x", ".", "..", "a b/c", "x///y///"];
+        for sh in ["/bin/sh", "/bin/bash"] {
+            for d in paths {
+                let run = |cmd: &mut std::process::Command| String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+                let ours = run(std::process::Command::new(sh).arg("-c").arg(format!("d=$1; {PARENT_OF_D}; printf %s \"$_mp\"")).arg("sh").arg(d));
+                let theirs = run(std::process::Command::new("dirname").arg("--").arg(d));
+                assert_eq!(ours, theirs.trim_end_matches('\n'), "{sh}: dirname of {d:?}");
+            }
+        }
     }
 }

@@ -21,7 +21,8 @@ pub fn stat_script(path: &str, o: &StatOpts) -> String {
         s += &format!("if [ -f \"$p\" ] && [ -r \"$p\" ]; then c=$({algo}sum < \"$p\") && echo \"checksum=${{c%% *}}\"; fi\n");
     }
     if o.mime {
-        s += "if command -v file >/dev/null 2>&1; then printf 'mimetype=%s\\ncharset=%s\\n' \"$(file -b --mime-type -- \"$p\")\" \"$(file -b --mime-encoding -- \"$p\")\"; fi\n";
+        // one `file` run for both (`type/subtype; charset=x`), as Ansible splits libmagic's MIME answer
+        s += "if command -v file >/dev/null 2>&1; then m=$(file -b --mime -- \"$p\"); case $m in *\\;\\ charset=*) printf 'mimetype=%s\\ncharset=%s\\n' \"${m%%;*}\" \"${m##*; charset=}\";; *) printf 'mimetype=%s\\ncharset=\\n' \"$m\";; esac; fi\n";
     }
     s
 }
