@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out_md=${1:-$here/benches/results/catalogue.md}
 . "$here/benches/lib.sh"
 work=$(mktemp -d /var/tmp/mdxconf-catalogue-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 bin=${MDXCONF_BIN:-}
 if [ -z "$bin" ]; then
   (cd "$here" && cargo build -q --profile ci -p mdxconf-image --bin mdxconf-image)

@@ -98,7 +98,7 @@ impl Deployment {
         let probe = crate::qemu::accel::detect().await;
         let mac = mac_for(opts.ssh_port);
         let known_hosts = dir.join(format!("{}.known_hosts", opts.name));
-        let guest_agent_socket = (cloud == Cloud::Openstack).then(|| dir.join(format!("{}.qga", opts.name)));
+        let guest_agent_socket = (cloud == Cloud::Openstack).then(|| crate::qemu::socket_path(dir.join(format!("{}.qga", opts.name))));
         let opts = DeployOptions { dir, ..opts };
         let mut notes = vec![];
         if let Artifact::Ova { ovf, .. } = &artifact {

@@ -46,10 +46,13 @@ fn try_lock(path: &Path) -> Result<Option<std::fs::File>> {
 }
 
 fn config(dir: &Path, port: u16) -> String {
+    // its admin socket, short enough for a UNIX socket wherever the cache lives
+    let sock = crate::qemu::socket_path(dir.join("run/acng.socket"));
     // no Remap rules: files are kept per host and path as apt asked for them, nothing is redirected
     format!(
-        "# written by mdxconf for one build run\nCacheDir: {d}/archive\nLogDir: {d}/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: {port}\nBindAddress: 127.0.0.1\nForeGround: 1\nPidFile: {d}/run/pid\nSocketPath: {d}/run/socket\nExThreshold: 4\n",
-        d = dir.display()
+        "# written by mdxconf for one build run\nCacheDir: {d}/archive\nLogDir: {d}/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: {port}\nBindAddress: 127.0.0.1\nForeGround: 1\nPidFile: {d}/run/pid\nSocketPath: {s}\nExThreshold: 4\n",
+        d = dir.display(),
+        s = sock.display()
     )
 }
 

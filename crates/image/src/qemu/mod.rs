@@ -14,6 +14,28 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Command;
 
+/// `path` if a UNIX socket can live there, else a short stand-in named by its digest: socket paths are
+/// limited to 107 bytes, and a cache directory deep in a tree easily goes past that. The same long
+/// path always maps to the same stand-in, so later commands (`lab down`) find the socket again.
+pub fn socket_path(path: PathBuf) -> PathBuf {
+    if path.as_os_str().len() < 100 {
+        return path;
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(path.as_os_str().as_encoded_bytes()));
+    // SAFETY: getuid has no preconditions
+    let uid = unsafe { libc::getuid() };
+    let dir = std::env::temp_dir().join(format!("mdxconf-sockets-{uid}"));
+    let _ = crate::util::private_dir(&dir);
+    // someone else's directory there: keep the long path (QEMU then says why it cannot bind it)
+    use std::os::unix::fs::MetadataExt;
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
+        return path;
+    }
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    dir.join(format!("{}{ext}", &digest[..24]))
+}
+
 pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE.fd";
 pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS.fd";
 
@@ -146,7 +168,7 @@ impl VmSpec {
         }
     }
     pub fn qmp_path(&self) -> PathBuf {
-        self.run_dir.join(format!("{}.qmp", self.name))
+        socket_path(self.run_dir.join(format!("{}.qmp", self.name)))
     }
     pub fn serial_path(&self) -> PathBuf {
         self.run_dir.join(format!("{}.serial.log", self.name))
@@ -375,4 +397,25 @@ impl Vm {
 
 fn qemu_stderr(spec: &VmSpec) -> String {
     std::fs::read_to_string(spec.stderr_path()).unwrap_or_default().lines().filter(|l| !l.starts_with("$ ")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod socket_tests {
+    use super::socket_path;
+    use std::path::PathBuf;
+
+    #[test]
+    fn long_socket_paths_get_a_short_stable_stand_in() {
+        let short = PathBuf::from("/var/tmp/x/build.qmp");
+        assert_eq!(socket_path(short.clone()), short);
+        let long = PathBuf::from(format!("/var/tmp/{}/images/debian12-server/9dd5533051ff191f.partial/build.qmp", "d".repeat(60)));
+        let s = socket_path(long.clone());
+        assert!(s.as_os_str().len() < 108 && s.extension().unwrap() == "qmp", "{}", s.display());
+        assert_eq!(socket_path(long.clone()), s, "the same path maps to the same socket");
+        assert_ne!(socket_path(long.with_file_name("other.qmp")), s);
+        // a real socket binds there
+        let l = std::os::unix::net::UnixListener::bind(&s).unwrap();
+        drop(l);
+        std::fs::remove_file(&s).unwrap();
+    }
 }
