@@ -11,6 +11,21 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
 
 /// A directory only its owner can enter (the build cache: logs can hold answer files and passwords),
 /// created with its parents if missing and tightened if it exists.
+/// An exclusive flock on `f` without waiting: `Ok(true)` taken, `Ok(false)` another holder has it.
+pub fn try_flock(f: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor `f` owns for the whole call; no memory is involved
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err)
+    }
+}
+
 pub fn private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;

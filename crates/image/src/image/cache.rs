@@ -14,7 +14,7 @@
 //! changed one never reuses a stale disk, and a change that only concerns outputs (formats, the
 //! description, the OVA's CPU/memory) reuses the cached disk and only writes the missing outputs.
 use super::definition::{Definition, Source};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -59,18 +59,13 @@ impl Cache {
     /// the same image waits here instead of deleting the first one's partial directory, then finds its
     /// result in the cache. A flock on the image's directory itself, so no lock file is left behind.
     pub async fn lock_name(&self, name: &str) -> Result<NameLock> {
-        use std::os::fd::AsRawFd;
         let dir = self.root.join("images").join(name);
         std::fs::create_dir_all(&dir)?;
         let f = std::fs::File::open(&dir)?;
         let mut told = false;
         loop {
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            if crate::util::try_flock(&f).with_context(|| format!("locking {}", dir.display()))? {
                 return Ok(NameLock { _dir: f });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(anyhow::anyhow!("locking {}: {err}", dir.display()));
             }
             if !told {
                 eprintln!("{name}: another build of this image is running on {}; waiting for it", self.root.display());

@@ -9,7 +9,6 @@
 use super::package_cache_options::{PackageCacheMode, Traffic};
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::{Child, Command};
@@ -40,9 +39,7 @@ fn find_daemon() -> Option<PathBuf> {
 /// Take the directory's lock without waiting; `None` when another run holds it.
 fn try_lock(path: &Path) -> Result<Option<std::fs::File>> {
     let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
-    // SAFETY: flock on a descriptor we own; no memory is involved
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    Ok((r == 0).then_some(f))
+    Ok(crate::util::try_flock(&f).with_context(|| format!("locking {}", path.display()))?.then_some(f))
 }
 
 fn config(dir: &Path, port: u16) -> String {
