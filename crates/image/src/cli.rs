@@ -288,29 +288,16 @@ pub fn run_image(a: ImageArgs) -> Result<i32> {
             if definition.len() > 1 || definition[0].is_dir() {
                 let cat = image::catalogue::Catalogue::load_paths(&definition)?;
                 let jobs = jobs.unwrap_or_else(|| cat.default_jobs());
-                let report = rt.block_on(interruptible(async {
-                    let (pc, opts) = image::package_cache::start_for(&opts).await?;
-                    let mut report = cat.build(&opts, jobs).await;
-                    if let Some(pc) = pc {
-                        report.package_cache = Some(pc.finish().await);
-                    }
-                    Ok(report)
-                }))?;
+                let (mut report, traffic) = rt.block_on(interruptible(image::package_cache::around(&opts, |o| async move { cat.build(&o, jobs).await })))?;
+                report.package_cache = traffic;
                 match format {
                     Format::Human => print!("{}", report.table()),
                     Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 }
                 return Ok(if report.failed() > 0 { 1 } else { 0 });
             }
-            let (r, traffic) = rt.block_on(interruptible(async {
-                let (pc, opts) = image::package_cache::start_for(&opts).await?;
-                let r = image::build(&definition[0], &opts).await;
-                let traffic = match pc {
-                    Some(pc) => Some(pc.finish().await),
-                    None => None,
-                };
-                Ok((r?, traffic))
-            }))?;
+            let (r, traffic) = rt.block_on(interruptible(image::package_cache::around(&opts, |o| async move { image::build(&definition[0], &o).await })))?;
+            let r = r?;
             println!("{}: {} ({})", r.name, if r.cached { "cached, not rebuilt" } else { "built" }, r.entry.image().display());
             for o in &r.outputs {
                 println!("  output: {}", o.display());

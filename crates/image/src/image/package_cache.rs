@@ -23,11 +23,12 @@ pub const GUEST_APT_CONF: &str = "/etc/apt/apt.conf.d/00mdxconf-build-proxy";
 /// A running package cache; stop it with [`PackageCache::finish`] (dropping it kills the daemon).
 pub struct PackageCache {
     child: Child,
-    port: u16,
     dir: PathBuf,
     /// where this run's lines start in the daemon's transfer log
     log_start: u64,
     _lock: std::fs::File,
+    /// the daemon's port, held until it stops so no other mdxconf process is handed it
+    lease: crate::qemu::ports::PortLease,
 }
 
 /// The daemon on PATH, else where Debian puts it (/usr/sbin is not on every user's PATH).
@@ -51,16 +52,6 @@ fn config(dir: &Path, port: u16) -> String {
         d = dir.display(),
         s = sock.display()
     )
-}
-
-/// A port nobody listens on, below 32768: apt-cacher-ng 3.7 fails to bind higher ones ("Error
-/// resolving address for binding"). The daemon binds it a moment later; a lost race fails clearly.
-fn free_port() -> Result<u16> {
-    let start = 20000 + (std::process::id() as u16 % 10000);
-    (0..12000u16)
-        .map(|i| 20000 + (start - 20000 + i) % 12000)
-        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .context("no free port on 127.0.0.1 between 20000 and 32000 for the package cache")
 }
 
 impl PackageCache {
@@ -92,13 +83,15 @@ impl PackageCache {
             return Ok(None);
         };
         let log_start = std::fs::metadata(dir.join("log/apt-cacher.log")).map(|m| m.len()).unwrap_or(0);
-        let port = free_port()?;
+        // apt-cacher-ng 3.7 cannot bind ports above 32767 ("Error resolving address for binding")
+        let lease = crate::qemu::ports::free_tcp_port_in(20000..32000).context("a port for the package cache")?;
+        let port = lease.port;
         crate::util::write_atomic(&dir.join("acng.conf"), config(dir, port).as_bytes())?;
         let err_log = std::fs::File::create(dir.join("log/daemon.out"))?;
         let mut cmd = Command::new(&daemon);
         cmd.arg("-c").arg(dir).stdin(std::process::Stdio::null()).stdout(err_log.try_clone()?).stderr(err_log).kill_on_drop(true);
         let child = cmd.spawn().with_context(|| format!("starting {DAEMON}"))?;
-        let mut pc = PackageCache { child, port, dir: dir.to_path_buf(), log_start, _lock: lock };
+        let mut pc = PackageCache { child, dir: dir.to_path_buf(), log_start, _lock: lock, lease };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 note(&format!("apt-cacher-ng on 127.0.0.1:{port}, cache {}", dir.join("archive").display()));
@@ -114,7 +107,7 @@ impl PackageCache {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.lease.port
     }
 
     /// Stop the daemon (SIGTERM, so it finishes its files) and count what this run moved.
@@ -130,9 +123,13 @@ impl PackageCache {
     }
 }
 
-/// Start the cache a run of `opts` asks for; returns it (if any) and `opts` with its port set, for
-/// every build of the run to use.
-pub async fn start_for(opts: &super::BuildOptions) -> Result<(Option<PackageCache>, super::BuildOptions)> {
+/// Run `run` (one build or a catalogue) with the package cache `opts` asks for: started before, its
+/// port in the options every build of the run gets, stopped after; `run`'s value and the traffic.
+pub async fn around<T, F, Fut>(opts: &super::BuildOptions, run: F) -> Result<(T, Option<Traffic>)>
+where
+    F: FnOnce(super::BuildOptions) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
     let dir = match &opts.package_cache_dir {
         Some(d) => d.clone(),
         None => super::cache::Cache::new(opts.cache_dir.clone()).root.join("packages"),
@@ -140,7 +137,12 @@ pub async fn start_for(opts: &super::BuildOptions) -> Result<(Option<PackageCach
     let pc = PackageCache::start(&dir, opts.package_cache, opts.quiet).await?;
     let mut o = opts.clone();
     o.package_proxy = pc.as_ref().map(|p| p.port());
-    Ok((pc, o))
+    let value = run(o).await;
+    let traffic = match pc {
+        Some(pc) => Some(pc.finish().await),
+        None => None,
+    };
+    Ok((value, traffic))
 }
 
 /// Sum the transfer log from `start`: `time|I|bytes|client|url` lines are bytes fetched upstream,
@@ -199,11 +201,7 @@ mod tests {
         crate::util::write_atomic(&log, format!("{old}{new}").as_bytes()).unwrap();
         let t = traffic(&log, old.len() as u64);
         assert_eq!(t, Traffic { upstream_bytes: 100, served_bytes: 220, requests: 2 });
-        assert_eq!(traffic(&t_missing(), 0), Traffic::default());
-    }
-
-    fn t_missing() -> PathBuf {
-        PathBuf::from("/nonexistent/apt-cacher.log")
+        assert_eq!(traffic(Path::new("/nonexistent/apt-cacher.log"), 0), Traffic::default());
     }
 
     #[test]

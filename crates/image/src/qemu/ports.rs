@@ -84,6 +84,24 @@ pub fn free_tcp_port() -> Result<PortLease> {
     anyhow::bail!("no free TCP port found on 127.0.0.1 after 50 tries")
 }
 
+/// A free TCP port on 127.0.0.1 inside `range`, for daemons that cannot take any port (apt-cacher-ng
+/// 3.7 fails to bind ports above 32767). Leased like [`free_tcp_port`]'s.
+pub fn free_tcp_port_in(range: std::ops::Range<u16>) -> Result<PortLease> {
+    let span = range.end.saturating_sub(range.start);
+    anyhow::ensure!(span > 0, "empty port range {range:?}");
+    // start where this process's id points, so concurrent runs rarely probe the same ports
+    let first = std::process::id() % span as u32;
+    for i in 0..span as u32 {
+        let port = range.start + ((first + i) % span as u32) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            if let Some(lease) = try_lock("tcp", port) {
+                return Ok(lease);
+            }
+        }
+    }
+    anyhow::bail!("no free TCP port on 127.0.0.1 in {range:?}")
+}
+
 /// A free UDP port (for the lab's multicast socket network).
 pub fn free_udp_port() -> Result<PortLease> {
     for _ in 0..50 {
@@ -109,5 +127,14 @@ mod tests {
         assert!(lock.exists());
         drop(a);
         assert!(!lock.exists());
+    }
+
+    #[test]
+    fn leases_in_a_range_stay_in_it_and_differ() {
+        let a = free_tcp_port_in(20000..32000).unwrap();
+        let b = free_tcp_port_in(20000..32000).unwrap();
+        assert!((20000..32000).contains(&a.port) && (20000..32000).contains(&b.port));
+        assert_ne!(a.port, b.port);
+        assert!(free_tcp_port_in(5..5).is_err());
     }
 }

@@ -27,6 +27,7 @@ async fn show(g: &Guest, unit: &str, prop: &str) -> String {
 #[ignore = "needs a lab VM (scripts/test-vm-modules.sh)"]
 async fn the_timer_runs_the_catalogue_refresh_on_a_lab_vm() {
     let g = vm();
+    let (svc, tmr) = (&format!("{UNIT}.service"), &format!("{UNIT}.timer"));
     // the binary, without its debug info (26 MB instead of 57)
     let t = tempfile::tempdir().unwrap();
     let bin = t.path().join("mdxconf-image");
@@ -53,12 +54,12 @@ async fn the_timer_runs_the_catalogue_refresh_on_a_lab_vm() {
         .await
         .unwrap();
     assert!(out.contains("/etc/systemd/system/mdxconf-catalogue.timer"), "{out}");
-    assert_eq!(show(&g, &format!("{UNIT}.timer"), "ActiveState").await, "active");
+    assert_eq!(show(&g, tmr, "ActiveState").await, "active");
     let mut ran = false;
     for _ in 0..90 {
         // a run that ended after this test began (not one left from an earlier run of it)
         let ended = format!("t=$(systemctl show {UNIT}.service -p ExecMainExitTimestamp --value); [ -n \"$t\" ] && [ $(date -d \"$t\" +%s) -ge {since} ] && echo ended || true");
-        if g.run(&ended).await.unwrap().contains("ended") && show(&g, &format!("{UNIT}.service"), "ActiveState").await != "activating" {
+        if g.run(&ended).await.unwrap().contains("ended") && show(&g, svc, "ActiveState").await != "activating" {
             ran = true;
             break;
         }
@@ -68,9 +69,9 @@ async fn the_timer_runs_the_catalogue_refresh_on_a_lab_vm() {
     g.run(&format!("systemctl disable --now {UNIT}.timer")).await.unwrap();
     let journal = g.exec(&format!("journalctl -u {UNIT}.service --since @{since} --no-pager -o cat"), None).await.unwrap().stdout;
     assert!(ran, "the timer did not start the service within 180 s\n{journal}");
-    assert_ne!(show(&g, &format!("{UNIT}.timer"), "LastTriggerUSec").await, "n/a", "started by the timer");
-    assert_eq!(show(&g, &format!("{UNIT}.service"), "Result").await, "exit-code");
-    assert_eq!(show(&g, &format!("{UNIT}.service"), "ExecMainStatus").await, "1", "{journal}");
+    assert_ne!(show(&g, tmr, "LastTriggerUSec").await, "n/a", "started by the timer");
+    assert_eq!(show(&g, svc, "Result").await, "exit-code");
+    assert_eq!(show(&g, svc, "ExecMainStatus").await, "1", "{journal}");
     let status = g.exec(&format!("systemctl status {UNIT}.service --no-pager"), None).await.unwrap().stdout;
     assert!(status.contains("status=1/FAILURE"), "{status}");
     // the catalogue's own summary is in the journal: the template failed (no mmdebstrap here)
@@ -84,7 +85,7 @@ async fn the_timer_runs_the_catalogue_refresh_on_a_lab_vm() {
     let r = g.exec(&format!("systemctl start {UNIT}.service"), None).await.unwrap();
     assert_ne!(r.rc, 0);
     assert!(t0.elapsed() < Duration::from_secs(20), "did not wait for the lock");
-    assert_eq!(show(&g, &format!("{UNIT}.service"), "ExecMainStatus").await, "75");
+    assert_eq!(show(&g, svc, "ExecMainStatus").await, "75");
     g.run(&format!("pkill -f '[f]lock /srv/mdxconf' || true; rm -f /etc/systemd/system/{UNIT}.service /etc/systemd/system/{UNIT}.timer; systemctl daemon-reload")).await.unwrap();
     g.close().await;
 }
