@@ -15,43 +15,19 @@
 //! every host, then T commands per host. Prints one line of `key=value` results; exits 1 if any
 //! connection or command failed (or a command's exit status was not 0).
 //!
-//! The inventory is the one `sshd_fleet` writes: `name ansible_host=A ansible_port=P ansible_user=U
-//! ansible_ssh_private_key_file=K` lines, and `UserKnownHostsFile=F` in `ansible_ssh_common_args`.
+//! The inventory (e.g. the one `sshd_fleet` writes) is read as `apply` reads it, hosts reached as `apply`
+//! reaches them (`mdxconf_engine::ssh_target`).
 #![allow(clippy::disallowed_methods)] // an example reads its input and writes its output plainly
-use mdxconf_transport::{Connection, HostKeyPolicy, SshConnection, SshTarget};
-use std::path::PathBuf;
+use mdxconf_transport::{Connection, SshConnection, SshTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-fn parse_inventory(text: &str) -> Vec<SshTarget> {
-    let known_hosts = text.split_whitespace().find_map(|w| w.trim_matches('"').strip_prefix("UserKnownHostsFile=").map(PathBuf::from));
-    let mut hosts = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let Some(name) = words.next() else { continue };
-        if name.starts_with('[') || name.starts_with('#') || name.starts_with(';') || name.contains('=') {
-            continue;
-        }
-        let mut t = SshTarget {
-            name: name.to_string(),
-            known_hosts: known_hosts.clone(),
-            host_key_policy: HostKeyPolicy::Strict,
-            connect_timeout: Some(Duration::from_secs(30)),
-            ..Default::default()
-        };
-        for w in words {
-            match w.split_once('=') {
-                Some(("ansible_host", v)) => t.address = Some(v.to_string()),
-                Some(("ansible_port", v)) => t.port = v.parse().ok(),
-                Some(("ansible_user", v)) => t.user = Some(v.to_string()),
-                Some(("ansible_ssh_private_key_file", v)) => t.identity_files.push(PathBuf::from(v)),
-                _ => {}
-            }
-        }
-        hosts.push(t);
-    }
-    hosts
+/// The inventory's hosts as `apply` would reach them (the config crate's inventory, the engine's
+/// `ansible_*` to target rule), strict host keys.
+fn load_targets(path: &str) -> Vec<SshTarget> {
+    let inv = mdxconf_config::inventory::Inventory::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    inv.hosts_matching("all").iter().map(|h| mdxconf_engine::ssh_target(h, &inv.host_vars(h), false, None).unwrap_or_else(|e| panic!("{h}: {e}"))).collect()
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -68,7 +44,6 @@ fn main() {
         eprintln!("usage: ssh_floor INVENTORY_INI T [FORKS [COMMAND]]");
         std::process::exit(2);
     }
-    let text = std::fs::read_to_string(&args[1]).expect("read inventory");
     let t: usize = args[2].parse().expect("T: commands per host");
     let forks: usize = args.get(3).map(|s| s.parse().expect("FORKS")).unwrap_or(50).max(1);
     let cmd = args.get(4).cloned().unwrap_or_else(|| "true".into());
@@ -77,7 +52,7 @@ fn main() {
         None => vec![cmd],
     };
     assert!(!cmds.is_empty(), "no commands");
-    let targets = parse_inventory(&text);
+    let targets = load_targets(&args[1]);
     if targets.is_empty() {
         eprintln!("no hosts in {}", args[1]);
         std::process::exit(2);

@@ -24,3 +24,6 @@ pub(crate) mod retry;
 pub mod run;
 pub mod shard;
 pub mod summary;
+/// How a host's `ansible_*` variables become an SSH target (public for benches/apply's floor, which
+/// must connect exactly as `apply` does).
+pub use executor::connect::ssh_target;
